@@ -1,0 +1,289 @@
+//! Model metadata that travels inside the ONNX file (`nninteractive.meta`, see docs/model-format.md).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// Key of the ONNX `metadata_props` entry that holds the JSON metadata.
+pub const METADATA_KEY: &str = "nninteractive.meta";
+
+/// Prompt kinds a model may support (the reference's `SUPPORTED_INTERACTION_KEYS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Point clicks.
+    Points,
+    /// Boxes with at least one axis of size 1.
+    BBox2d,
+    /// Boxes with no axis of size 1.
+    BBox3d,
+    /// Scribble masks.
+    Scribble,
+    /// Lasso (filled contour) masks.
+    Lasso,
+}
+
+impl PromptKind {
+    /// The reference's name for this kind.
+    pub fn key(self) -> &'static str {
+        match self {
+            PromptKind::Points => "points",
+            PromptKind::BBox2d => "bbox2d",
+            PromptKind::BBox3d => "bbox3d",
+            PromptKind::Scribble => "scribble",
+            PromptKind::Lasso => "lasso",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMeta {
+    format: Option<u32>,
+    name: Option<String>,
+    patch_size: Vec<i64>,
+    num_image_channels: Option<usize>,
+    num_interaction_channels: Option<usize>,
+    channel_mapping: Option<BTreeMap<String, serde_json::Value>>,
+    supported_interactions: Option<BTreeMap<String, bool>>,
+    supports_initial_label: Option<bool>,
+    point_radius: Option<f64>,
+    interaction_decay: Option<f64>,
+    pad_mode_image: Option<String>,
+    license: Option<String>,
+    input_name: Option<String>,
+    output_name: Option<String>,
+}
+
+/// Resolved model metadata: everything the engine needs besides the network itself.
+#[derive(Clone, Debug)]
+pub struct ModelMetadata {
+    /// Human-readable model name.
+    pub name: String,
+    /// Static network patch size, reference axis order.
+    pub patch_size: [usize; 3],
+    /// Number of image channels at the front of the network input (1 for nnInteractive).
+    pub num_image_channels: usize,
+    /// Number of interaction channels, prev_seg included.
+    pub num_interaction_channels: usize,
+    /// Interaction channel of the previous segmentation.
+    pub prev_seg_channel: usize,
+    /// (positive, negative) channels per prompt kind.
+    pub mapping: BTreeMap<&'static str, (usize, usize)>,
+    /// Which prompt kinds the model accepts.
+    pub supported: BTreeMap<&'static str, bool>,
+    /// Whether an initial segmentation may be given.
+    pub supports_initial_label: bool,
+    /// Point radius in voxels (the reference's ball radius).
+    pub point_radius: usize,
+    /// Interaction decay in (0, 1].
+    pub interaction_decay: f64,
+    /// License text or identifier of the weights.
+    pub license: String,
+    /// Name of the network input tensor.
+    pub input_name: String,
+    /// Name of the network output tensor.
+    pub output_name: String,
+}
+
+const KINDS: [PromptKind; 5] = [
+    PromptKind::Scribble,
+    PromptKind::Lasso,
+    PromptKind::Points,
+    PromptKind::BBox2d,
+    PromptKind::BBox3d,
+];
+
+impl ModelMetadata {
+    /// Parse and validate the JSON metadata string.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let raw: RawMeta = serde_json::from_str(text)
+            .map_err(|e| Error::Model(format!("metadata `{METADATA_KEY}` is not valid: {e}")))?;
+        if let Some(f) = raw.format {
+            if f != 1 {
+                return Err(Error::Model(format!(
+                    "unsupported metadata format {f} (expected 1)"
+                )));
+            }
+        }
+        if raw.patch_size.len() != 3 || raw.patch_size.iter().any(|&p| !(1..=4096).contains(&p)) {
+            return Err(Error::Model(format!(
+                "patch_size must be 3 positive sizes, got {:?}",
+                raw.patch_size
+            )));
+        }
+        let patch_size = [
+            raw.patch_size[0] as usize,
+            raw.patch_size[1] as usize,
+            raw.patch_size[2] as usize,
+        ];
+
+        // Legacy default mapping (the reference's `_legacy_default_capability`), then overrides.
+        let mut signed: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut prev_seg: i64 = 0;
+        for (k, v) in [
+            ("bbox2d", (1, 2)),
+            ("bbox3d", (1, 2)),
+            ("lasso", (1, 2)),
+            ("points", (3, 4)),
+            ("scribble", (5, 6)),
+        ] {
+            signed.insert(k.to_string(), v);
+        }
+        if let Some(map) = &raw.channel_mapping {
+            for (k, v) in map {
+                if k == "prev_seg" {
+                    prev_seg = v.as_i64().ok_or_else(|| {
+                        Error::Model("prev_seg channel must be an integer".into())
+                    })?;
+                } else if KINDS.iter().any(|kind| kind.key() == k) {
+                    let pair = v
+                        .as_array()
+                        .filter(|a| a.len() == 2)
+                        .and_then(|a| Some((a[0].as_i64()?, a[1].as_i64()?)))
+                        .ok_or_else(|| {
+                            Error::Model(format!("channel mapping of `{k}` must be [pos, neg]"))
+                        })?;
+                    signed.insert(k.clone(), pair);
+                } else {
+                    return Err(Error::Model(format!("unknown channel mapping key `{k}`")));
+                }
+            }
+        }
+        let num_interaction_channels = match raw.num_interaction_channels {
+            Some(n) => n,
+            None => {
+                let mut max_pos = -1i64;
+                let mut max_neg = 0i64;
+                for idx in signed.values().flat_map(|&(a, b)| [a, b]).chain([prev_seg]) {
+                    if idx >= 0 {
+                        max_pos = max_pos.max(idx);
+                    } else {
+                        max_neg = max_neg.max(-idx);
+                    }
+                }
+                (max_pos + 1).max(max_neg).max(1) as usize
+            }
+        };
+        let n = num_interaction_channels as i64;
+        let resolve = |idx: i64| -> Result<usize> {
+            let p = if idx >= 0 { idx } else { n + idx };
+            if p < 0 || p >= n {
+                return Err(Error::Model(format!(
+                    "channel index {idx} out of range for {n} interaction channels"
+                )));
+            }
+            Ok(p as usize)
+        };
+        let mut mapping = BTreeMap::new();
+        for kind in KINDS {
+            let (p, q) = signed[kind.key()];
+            mapping.insert(kind.key(), (resolve(p)?, resolve(q)?));
+        }
+        let prev_seg_channel = resolve(prev_seg)?;
+
+        let mut supported: BTreeMap<&'static str, bool> = BTreeMap::new();
+        for kind in KINDS {
+            supported.insert(kind.key(), kind != PromptKind::BBox3d);
+        }
+        if let Some(s) = &raw.supported_interactions {
+            for (k, v) in s {
+                let kind = KINDS.iter().find(|kind| kind.key() == k).ok_or_else(|| {
+                    Error::Model(format!(
+                        "unknown interaction `{k}` in supported_interactions"
+                    ))
+                })?;
+                supported.insert(kind.key(), *v);
+            }
+        }
+        let decay = raw.interaction_decay.unwrap_or(0.98);
+        if !(decay > 0.0 && decay <= 1.0) {
+            return Err(Error::Model(format!(
+                "interaction_decay must be in (0, 1], got {decay}"
+            )));
+        }
+        let radius = raw.point_radius.unwrap_or(4.0);
+        if !(radius >= 1.0 && radius <= 64.0 && radius.fract() == 0.0) {
+            return Err(Error::Model(format!(
+                "point_radius must be a whole number in [1, 64], got {radius}"
+            )));
+        }
+        if let Some(p) = &raw.pad_mode_image {
+            if p != "constant" {
+                return Err(Error::Model(format!(
+                    "pad_mode_image `{p}` is not implemented (only `constant`)"
+                )));
+            }
+        }
+        Ok(ModelMetadata {
+            name: raw.name.unwrap_or_else(|| "unnamed".into()),
+            patch_size,
+            num_image_channels: raw.num_image_channels.unwrap_or(1),
+            num_interaction_channels,
+            prev_seg_channel,
+            mapping,
+            supported,
+            supports_initial_label: raw.supports_initial_label.unwrap_or(true),
+            point_radius: radius as usize,
+            interaction_decay: decay,
+            license: raw.license.unwrap_or_else(|| "!!MISSING!!".into()),
+            input_name: raw.input_name.unwrap_or_else(|| "input".into()),
+            output_name: raw.output_name.unwrap_or_else(|| "logits".into()),
+        })
+    }
+
+    /// Whether the model accepts prompts of `kind`.
+    pub fn supports(&self, kind: PromptKind) -> bool {
+        self.supported.get(kind.key()).copied().unwrap_or(false)
+    }
+
+    /// (positive, negative) interaction channels of `kind`.
+    pub fn channels(&self, kind: PromptKind) -> (usize, usize) {
+        self.mapping[kind.key()]
+    }
+
+    /// Channels that are max-filtered before area resampling (points and scribbles of both signs,
+    /// when supported), sorted (the reference's `_get_dilation_channels_for_resample`).
+    pub fn dilation_channels(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for kind in [PromptKind::Points, PromptKind::Scribble] {
+            if self.supports(kind) {
+                let (p, n) = self.channels(kind);
+                out.push(p);
+                out.push(n);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Total number of network input channels.
+    pub fn num_input_channels(&self) -> usize {
+        self.num_image_channels + self.num_interaction_channels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_defaults_and_negative_indices() {
+        let m = ModelMetadata::from_json(r#"{"patch_size":[64,64,64]}"#).unwrap();
+        assert_eq!(m.num_interaction_channels, 7);
+        assert_eq!(m.channels(PromptKind::Points), (3, 4));
+        assert!(!m.supports(PromptKind::BBox3d));
+        assert_eq!(m.interaction_decay, 0.98);
+        assert_eq!(m.dilation_channels(), vec![3, 4, 5, 6]);
+        let m = ModelMetadata::from_json(
+            r#"{"patch_size":[8,8,8],"num_interaction_channels":7,"channel_mapping":{"points":[-4,-3]}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.channels(PromptKind::Points), (3, 4));
+        assert!(ModelMetadata::from_json(r#"{"patch_size":[8,8]}"#).is_err());
+        assert!(
+            ModelMetadata::from_json(r#"{"patch_size":[8,8,8],"interaction_decay":0}"#).is_err()
+        );
+        assert!(ModelMetadata::from_json("not json").is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! Prompt rasterisation values: the point ball (normalised distance transform of a ball) and the
+//! float16 rounding rules of each prompt type (see docs/fidelity.md).
+
+use half::f16;
+
+/// The reference's point: skimage `ball(r)` (a (2r+1)^3 cube), its Euclidean distance transform
+/// (distance of each ball voxel to the nearest non-ball voxel of the cube) divided by its maximum.
+/// Values are f64, C order.
+pub fn point_ball(radius: usize) -> Vec<f64> {
+    let n = 2 * radius + 1;
+    let r = radius as i64;
+    let inside = |a: i64, b: i64, c: i64| (a - r).pow(2) + (b - r).pow(2) + (c - r).pow(2) <= r * r;
+    let mut zeros = Vec::new();
+    for a in 0..n as i64 {
+        for b in 0..n as i64 {
+            for c in 0..n as i64 {
+                if !inside(a, b, c) {
+                    zeros.push((a, b, c));
+                }
+            }
+        }
+    }
+    let mut out = vec![0.0f64; n * n * n];
+    for a in 0..n as i64 {
+        for b in 0..n as i64 {
+            for c in 0..n as i64 {
+                if inside(a, b, c) {
+                    let d2 = zeros
+                        .iter()
+                        .map(|&(x, y, z)| (x - a).pow(2) + (y - b).pow(2) + (z - c).pow(2))
+                        .min()
+                        .unwrap_or(0);
+                    out[((a as usize) * n + b as usize) * n + c as usize] = (d2 as f64).sqrt();
+                }
+            }
+        }
+    }
+    let max = out.iter().cloned().fold(0.0, f64::max);
+    if max > 0.0 {
+        out.iter_mut().for_each(|v| *v /= max);
+    }
+    out
+}
+
+/// A float64 value stored into a float16 tensor by PyTorch (through float32).
+#[inline]
+pub fn torch_f64_to_f16(v: f64) -> f16 {
+    f16::from_f32(v as f32)
+}
+
+/// The value a scribble or lasso mask voxel `m` is written with (numpy: the mask cast to float16,
+/// then multiplied in place by the intensity, itself rounded to float16).
+#[inline]
+pub fn mask_value(m: u8, intensity: f64) -> f16 {
+    let v = f16::from_f32(m as f32);
+    if intensity == 1.0 {
+        v
+    } else {
+        f16::from_f32(v.to_f32() * f16::from_f64(intensity).to_f32())
+    }
+}
+
+/// A stored interaction value as the network sees it: divided by the current intensity in
+/// float32, rounded to float16 (`_normalize_interaction_channels_for_network_`).
+#[inline]
+pub fn normalise(v: f16, intensity: f64) -> f32 {
+    if intensity == 1.0 || intensity == 0.0 {
+        v.to_f32()
+    } else {
+        f16::from_f32(v.to_f32() / intensity as f32).to_f32()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ball_of_radius_four() {
+        let b = point_ball(4);
+        assert_eq!(b.len(), 729);
+        assert_eq!(b[(4 * 9 + 4) * 9 + 4], 1.0); // centre
+        assert_eq!(b[0], 0.0); // corner
+        assert_eq!(b[(4 * 9 + 4) * 9], 1.0 / 17f64.sqrt()); // tip: distance 1, centre sqrt(17)
+        let count = b.iter().filter(|&&v| v > 0.0).count();
+        assert_eq!(count, 257); // voxels of skimage ball(4)
+    }
+}

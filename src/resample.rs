@@ -1,0 +1,179 @@
+//! Resampling kernels with the reference's (PyTorch's CPU) arithmetic: nearest, area
+//! (`adaptive_avg_pool3d`), trilinear (`align_corners=False`) and the replicate-padded
+//! max/min window filter of `iterative_3x3_same_padding_pool3d`.
+//!
+//! All volumes are C-order `f32` slices (float16 values are exact in f32).
+
+use crate::geometry::Shape;
+
+/// PyTorch's `nearest` source index along one axis.
+fn nearest_index(out_i: usize, in_size: usize, out_size: usize) -> usize {
+    if out_size == in_size {
+        out_i
+    } else if out_size == 2 * in_size {
+        out_i >> 1
+    } else {
+        let scale = in_size as f32 / out_size as f32;
+        ((out_i as f32 * scale).floor() as usize).min(in_size - 1)
+    }
+}
+
+/// Nearest-neighbour resize (`F.interpolate(mode="nearest")`).
+pub fn nearest(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
+    let idx: Vec<Vec<usize>> = (0..3)
+        .map(|d| {
+            (0..out_shape[d])
+                .map(|o| nearest_index(o, in_shape[d], out_shape[d]))
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for &i0 in &idx[0] {
+        for &i1 in &idx[1] {
+            let row = (i0 * in_shape[1] + i1) * in_shape[2];
+            out.extend(idx[2].iter().map(|&i2| src[row + i2]));
+        }
+    }
+    out
+}
+
+/// Area resize (`adaptive_avg_pool3d`): windows `[floor(o*in/out), ceil((o+1)*in/out))`, summed in
+/// f32 in axis order, divided by the three window sizes in turn, rounded to float16.
+pub fn area_to_f16(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
+    let win = |d: usize| -> Vec<(usize, usize)> {
+        (0..out_shape[d])
+            .map(|o| {
+                let (i, n) = (in_shape[d], out_shape[d]);
+                ((o * i) / n, ((o + 1) * i).div_ceil(n))
+            })
+            .collect()
+    };
+    let (w0, w1, w2) = (win(0), win(1), win(2));
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for &(s0, e0) in &w0 {
+        for &(s1, e1) in &w1 {
+            for &(s2, e2) in &w2 {
+                let mut sum = 0.0f32;
+                for i0 in s0..e0 {
+                    for i1 in s1..e1 {
+                        let row = (i0 * in_shape[1] + i1) * in_shape[2];
+                        for v in &src[row + s2..row + e2] {
+                            sum += *v;
+                        }
+                    }
+                }
+                let v = sum / (e0 - s0) as f32 / (e1 - s1) as f32 / (e2 - s2) as f32;
+                out.push(half::f16::from_f32(v).to_f32());
+            }
+        }
+    }
+    out
+}
+
+/// Per-axis linear interpolation table: (index of the lower neighbour, offset to the upper one,
+/// lower weight, upper weight), as PyTorch's `compute_indices_weights_linear`.
+fn linear_table(in_size: usize, out_size: usize) -> Vec<(usize, usize, f32, f32)> {
+    let scale = in_size as f32 / out_size as f32;
+    (0..out_size)
+        .map(|o| {
+            let real = if out_size == in_size {
+                o as f32
+            } else {
+                (scale * (o as f32 + 0.5) - 0.5).max(0.0)
+            };
+            let i0 = (real.floor() as usize).min(in_size - 1);
+            let lambda = (real - i0 as f32).clamp(0.0, 1.0);
+            let step = usize::from(i0 < in_size - 1);
+            (i0, step, 1.0 - lambda, lambda)
+        })
+        .collect()
+}
+
+/// Trilinear resize (`F.interpolate(mode="trilinear", align_corners=False)`), evaluated as
+/// PyTorch's CPU kernel nests it: outermost axis first, `lower*w0 + upper*w1` at each level.
+pub fn trilinear(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
+    let t0 = linear_table(in_shape[0], out_shape[0]);
+    let t1 = linear_table(in_shape[1], out_shape[1]);
+    let t2 = linear_table(in_shape[2], out_shape[2]);
+    let s1 = in_shape[2];
+    let s0 = in_shape[1] * in_shape[2];
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for &(i0, d0, a0, b0) in &t0 {
+        for &(i1, d1, a1, b1) in &t1 {
+            for &(i2, d2, a2, b2) in &t2 {
+                let base = i0 * s0 + i1 * s1 + i2;
+                let lerp2 = |b: usize| src[b] * a2 + src[b + d2] * b2;
+                let lerp1 = |b: usize| lerp2(b) * a1 + lerp2(b + d1 * s1) * b1;
+                out.push(lerp1(base) * a0 + lerp1(base + d0 * s0) * b0);
+            }
+        }
+    }
+    out
+}
+
+/// Sliding max (or min) over a `k`-wide window along every axis, 'same' size, borders
+/// replicated: the reference's `iterative_3x3_same_padding_pool3d` (exact, separable).
+pub fn window_filter(data: &mut [f32], shape: Shape, k: usize, use_min: bool) {
+    if k <= 1 {
+        return;
+    }
+    let r = (k - 1) / 2;
+    let pick = |a: f32, b: f32| if use_min { a.min(b) } else { a.max(b) };
+    let strides = [shape[1] * shape[2], shape[2], 1];
+    let mut line = Vec::new();
+    for axis in 0..3 {
+        let n = shape[axis];
+        let others: Vec<usize> = (0..3).filter(|&d| d != axis).collect();
+        for u in 0..shape[others[0]] {
+            for v in 0..shape[others[1]] {
+                let base = u * strides[others[0]] + v * strides[others[1]];
+                line.clear();
+                line.extend((0..n).map(|i| data[base + i * strides[axis]]));
+                for i in 0..n {
+                    let lo = i.saturating_sub(r);
+                    let hi = (i + r).min(n - 1);
+                    let mut m = line[lo];
+                    for &x in &line[lo + 1..=hi] {
+                        m = pick(m, x);
+                    }
+                    data[base + i * strides[axis]] = m;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_sizes_are_identity() {
+        let src: Vec<f32> = (0..27).map(|v| v as f32).collect();
+        assert_eq!(nearest(&src, [3, 3, 3], [3, 3, 3]), src);
+        assert_eq!(trilinear(&src, [3, 3, 3], [3, 3, 3]), src);
+        assert_eq!(area_to_f16(&src, [3, 3, 3], [3, 3, 3]), src);
+    }
+
+    #[test]
+    fn area_halves() {
+        let src: Vec<f32> = (0..8).map(|v| v as f32).collect();
+        assert_eq!(area_to_f16(&src, [2, 2, 2], [1, 1, 1]), vec![3.5]);
+    }
+
+    #[test]
+    fn window_filter_replicates_borders() {
+        let mut d = vec![0.0, 0.0, 1.0, 0.0, 0.0];
+        window_filter(&mut d, [1, 1, 5], 3, false);
+        assert_eq!(d, vec![0.0, 1.0, 1.0, 1.0, 0.0]);
+        window_filter(&mut d, [1, 1, 5], 3, true);
+        assert_eq!(d, vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn trilinear_upsample_midpoints() {
+        let src = vec![0.0f32, 1.0];
+        let out = trilinear(&src, [1, 1, 2], [1, 1, 4]);
+        assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
+    }
+}
