@@ -32,35 +32,35 @@ use crate::session::{MaskPrompt, Session};
 use crate::Device;
 
 /// Success.
-pub const NNI_OK: i32 = status::OK;
+pub const NNI_OK: i32 = 0;
 /// A required pointer argument was NULL.
-pub const NNI_ERR_NULL_POINTER: i32 = status::NULL_POINTER;
+pub const NNI_ERR_NULL_POINTER: i32 = 1;
 /// An argument had an invalid value (unknown dtype or device, NaN spacing, empty box, ...).
-pub const NNI_ERR_INVALID_ARGUMENT: i32 = status::INVALID_ARGUMENT;
+pub const NNI_ERR_INVALID_ARGUMENT: i32 = 2;
 /// A buffer length did not match what the call needs.
-pub const NNI_ERR_BUFFER_SIZE: i32 = status::BUFFER_SIZE;
+pub const NNI_ERR_BUFFER_SIZE: i32 = 3;
 /// The call needs an image: call `nni_session_set_image` first.
-pub const NNI_ERR_NO_IMAGE: i32 = status::NO_IMAGE;
+pub const NNI_ERR_NO_IMAGE: i32 = 4;
 /// The prompt lies outside the image.
-pub const NNI_ERR_OUT_OF_BOUNDS: i32 = status::OUT_OF_BOUNDS;
+pub const NNI_ERR_OUT_OF_BOUNDS: i32 = 5;
 /// The model does not support this prompt type.
-pub const NNI_ERR_UNSUPPORTED: i32 = status::UNSUPPORTED;
+pub const NNI_ERR_UNSUPPORTED: i32 = 6;
 /// The model file is missing, corrupt or inconsistent.
-pub const NNI_ERR_MODEL: i32 = status::MODEL;
+pub const NNI_ERR_MODEL: i32 = 7;
 /// ONNX Runtime could not be loaded, or is incompatible.
-pub const NNI_ERR_RUNTIME: i32 = status::RUNTIME;
+pub const NNI_ERR_RUNTIME: i32 = 8;
 /// Running the network failed.
-pub const NNI_ERR_INFERENCE: i32 = status::INFERENCE;
+pub const NNI_ERR_INFERENCE: i32 = 9;
 /// The call was cancelled; nothing changed.
-pub const NNI_ERR_CANCELLED: i32 = status::CANCELLED;
+pub const NNI_ERR_CANCELLED: i32 = 10;
 /// Memory could not be allocated; nothing changed.
-pub const NNI_ERR_OUT_OF_MEMORY: i32 = status::OUT_OF_MEMORY;
+pub const NNI_ERR_OUT_OF_MEMORY: i32 = 11;
 /// An internal error (a caught panic); nothing changed.
-pub const NNI_ERR_PANIC: i32 = status::PANIC;
+pub const NNI_ERR_PANIC: i32 = 12;
 /// File input/output failed.
-pub const NNI_ERR_IO: i32 = status::IO;
+pub const NNI_ERR_IO: i32 = 13;
 /// `nni_session_undo` found nothing to undo; nothing changed.
-pub const NNI_ERR_NOTHING_TO_UNDO: i32 = status::NOTHING_TO_UNDO;
+pub const NNI_ERR_NOTHING_TO_UNDO: i32 = 14;
 
 /// Voxel type: unsigned 8-bit.
 pub const NNI_DTYPE_UINT8: i32 = 1;
@@ -159,7 +159,7 @@ unsafe fn session_ref<'a>(s: *mut nni_session) -> Result<&'a nni_session> {
     s.as_ref().ok_or(Error::NullPointer("session"))
 }
 
-unsafe fn ijk<'a>(p: *const i64, what: &'static str) -> Result<&'a [i64; 3]> {
+unsafe fn read_ijk<'a>(p: *const i64, what: &'static str) -> Result<&'a [i64; 3]> {
     (p as *const [i64; 3])
         .as_ref()
         .ok_or(Error::NullPointer(what))
@@ -401,13 +401,13 @@ fn check_inside(sess: &Session, a: [i64; 3]) -> Result<()> {
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_point(
     s: *mut nni_session,
-    ijk_: *const i64,
+    ijk: *const i64,
     positive: i32,
     run_prediction: i32,
 ) -> i32 {
     guard(|| {
         let s = session_ref(s)?;
-        let a = to_axes(ijk(ijk_, "ijk")?);
+        let a = to_axes(read_ijk(ijk, "ijk")?);
         let mut sess = s.inner.lock();
         check_inside(&sess, a)?;
         sess.add_point(
@@ -431,8 +431,8 @@ pub unsafe extern "C" fn nni_session_add_box(
 ) -> i32 {
     guard(|| {
         let s = session_ref(s)?;
-        let lo = to_axes(ijk(min_ijk, "min_ijk")?);
-        let hi = to_axes(ijk(max_ijk, "max_ijk")?);
+        let lo = to_axes(read_ijk(min_ijk, "min_ijk")?);
+        let hi = to_axes(read_ijk(max_ijk, "max_ijk")?);
         let f = |v: [i64; 3]| [v[0] as f64, v[1] as f64, v[2] as f64];
         s.inner
             .lock()
@@ -456,8 +456,8 @@ unsafe fn add_mask(
         let region = match region {
             None => None,
             Some((lo, hi)) => Some(BBox::new(
-                to_axes(ijk(lo, "min_ijk")?),
-                to_axes(ijk(hi, "max_ijk")?),
+                to_axes(read_ijk(lo, "min_ijk")?),
+                to_axes(read_ijk(hi, "max_ijk")?),
             )),
         };
         s.inner
@@ -626,8 +626,8 @@ pub unsafe extern "C" fn nni_session_get_mask_region(
     guard(|| {
         let s = session_ref(s)?;
         let region = BBox::new(
-            to_axes(ijk(min_ijk, "min_ijk")?),
-            to_axes(ijk(max_ijk, "max_ijk")?),
+            to_axes(read_ijk(min_ijk, "min_ijk")?),
+            to_axes(read_ijk(max_ijk, "max_ijk")?),
         );
         if out.is_null() {
             return Err(Error::NullPointer("out"));
@@ -728,4 +728,35 @@ pub unsafe extern "C" fn nni_session_request_cancel(s: *mut nni_session) -> i32 
         session_ref(s)?.cancel.store(true, Ordering::SeqCst);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_match_the_engine() {
+        for code in 0..=15 {
+            let name = unsafe { CStr::from_ptr(nni_status_name(code)) }
+                .to_str()
+                .unwrap();
+            assert_eq!(name, status::name(code));
+        }
+        assert_eq!(Error::NothingToUndo.status(), NNI_ERR_NOTHING_TO_UNDO);
+        assert_eq!(Error::Cancelled.status(), NNI_ERR_CANCELLED);
+        assert_eq!(Error::NoImage.status(), NNI_ERR_NO_IMAGE);
+    }
+
+    #[test]
+    fn last_error_is_snprintf_like() {
+        let code = unsafe { nni_session_reset(std::ptr::null_mut()) };
+        assert_eq!(code, NNI_ERR_NULL_POINTER);
+        let n = unsafe { nni_last_error_message(std::ptr::null_mut(), 0) };
+        assert!(n > 0);
+        let mut buf = [0 as c_char; 8];
+        let m = unsafe { nni_last_error_message(buf.as_mut_ptr(), buf.len()) };
+        assert_eq!(m, n);
+        let s = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+        assert_eq!(s.len(), 7);
+    }
 }
