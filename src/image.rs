@@ -107,7 +107,7 @@ impl PreprocessedImage {
         let n = shape.iter().try_fold(1usize, |acc, &s| acc.checked_mul(s));
         let n =
             n.ok_or_else(|| Error::InvalidArgument(format!("image shape {shape:?} overflows")))?;
-        if shape.iter().any(|&s| s == 0) {
+        if shape.contains(&0) {
             return Err(Error::InvalidArgument(format!(
                 "image shape {shape:?} has an empty axis"
             )));
@@ -131,7 +131,7 @@ impl PreprocessedImage {
                 )
             })?;
         let (mean, std) = region_mean_std(&data, shape, &bbox);
-        if !(std > 0.0) || !std.is_finite() {
+        if std.is_nan() || std <= 0.0 || !std.is_finite() {
             return Err(Error::InvalidArgument(
                 "image has zero intensity spread over its nonzero region; cannot normalise".into(),
             ));

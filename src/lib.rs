@@ -22,6 +22,9 @@
 //! `image[a0, a1, a2]` (a2 fastest). The C ABI speaks ITK/VTK `(i, j, k)` with i fastest:
 //! `(i, j, k) = (a2, a1, a0)`, and the buffers are the same bytes.
 
+// Per-axis loops index several 3-arrays at once (lo, hi, shape); iterators would obscure them.
+#![allow(clippy::needless_range_loop)]
+
 pub mod backend;
 pub mod channels;
 pub mod error;

@@ -202,7 +202,7 @@ impl ModelMetadata {
             )));
         }
         let radius = raw.point_radius.unwrap_or(4.0);
-        if !(radius >= 1.0 && radius <= 64.0 && radius.fract() == 0.0) {
+        if !((1.0..=64.0).contains(&radius) && radius.fract() == 0.0) {
             return Err(Error::Model(format!(
                 "point_radius must be a whole number in [1, 64], got {radius}"
             )));

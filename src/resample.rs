@@ -37,9 +37,12 @@ pub fn nearest(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
     out
 }
 
-/// Area resize (`adaptive_avg_pool3d`): windows `[floor(o*in/out), ceil((o+1)*in/out))`, summed in
-/// f32 in axis order, divided by the three window sizes in turn, rounded to float16.
+/// Area resize (`adaptive_avg_pool3d` on float16, as PyTorch's CPU kernel computes it): windows
+/// `[floor(o*in/out), ceil((o+1)*in/out))`, summed in **float16** (each addition rounded) in axis
+/// order, then divided by the three window sizes in turn, each division rounded to float16.
+/// Checked bit-exact against torch 2.15 (docs/fidelity.md).
 pub fn area_to_f16(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
+    use half::f16;
     let win = |d: usize| -> Vec<(usize, usize)> {
         (0..out_shape[d])
             .map(|o| {
@@ -49,21 +52,21 @@ pub fn area_to_f16(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
             .collect()
     };
     let (w0, w1, w2) = (win(0), win(1), win(2));
+    let div = |a: f16, k: usize| f16::from_f32(a.to_f32() / k as f32);
     let mut out = Vec::with_capacity(out_shape.iter().product());
     for &(s0, e0) in &w0 {
         for &(s1, e1) in &w1 {
             for &(s2, e2) in &w2 {
-                let mut sum = 0.0f32;
+                let mut sum = f16::ZERO;
                 for i0 in s0..e0 {
                     for i1 in s1..e1 {
                         let row = (i0 * in_shape[1] + i1) * in_shape[2];
                         for v in &src[row + s2..row + e2] {
-                            sum += *v;
+                            sum = f16::from_f32(sum.to_f32() + *v);
                         }
                     }
                 }
-                let v = sum / (e0 - s0) as f32 / (e1 - s1) as f32 / (e2 - s2) as f32;
-                out.push(half::f16::from_f32(v).to_f32());
+                out.push(div(div(div(sum, e0 - s0), e1 - s1), e2 - s2).to_f32());
             }
         }
     }
@@ -90,7 +93,8 @@ fn linear_table(in_size: usize, out_size: usize) -> Vec<(usize, usize, f32, f32)
 }
 
 /// Trilinear resize (`F.interpolate(mode="trilinear", align_corners=False)`), evaluated as
-/// PyTorch's CPU kernel nests it: outermost axis first, `lower*w0 + upper*w1` at each level.
+/// PyTorch's CPU kernel does: outermost axis first, and at each level `fma(lower, w0, upper * w1)`
+/// (the upper product rounded, then one fused multiply-add). Checked bit-exact against torch 2.15.
 pub fn trilinear(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
     let t0 = linear_table(in_shape[0], out_shape[0]);
     let t1 = linear_table(in_shape[1], out_shape[1]);
@@ -102,9 +106,9 @@ pub fn trilinear(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
         for &(i1, d1, a1, b1) in &t1 {
             for &(i2, d2, a2, b2) in &t2 {
                 let base = i0 * s0 + i1 * s1 + i2;
-                let lerp2 = |b: usize| src[b] * a2 + src[b + d2] * b2;
-                let lerp1 = |b: usize| lerp2(b) * a1 + lerp2(b + d1 * s1) * b1;
-                out.push(lerp1(base) * a0 + lerp1(base + d0 * s0) * b0);
+                let lerp2 = |b: usize| src[b].mul_add(a2, src[b + d2] * b2);
+                let lerp1 = |b: usize| lerp2(b).mul_add(a1, lerp2(b + d1 * s1) * b1);
+                out.push(lerp1(base).mul_add(a0, lerp1(base + d0 * s0) * b0));
             }
         }
     }

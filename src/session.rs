@@ -604,11 +604,10 @@ impl Session {
             has_change = planning::change_at_border(&pred, &prev, patch);
         }
         let shape = self.require_image()?;
-        let changed;
-        if zoom == 1.0 {
+        let changed = if zoom == 1.0 {
             self.record_mask(&sbox);
             self.write_mask(&sbox, &pred);
-            changed = sbox.clip(shape);
+            sbox.clip(shape)
         } else {
             let coarse: Vec<u8> = if scaled != patch {
                 let as_f32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
@@ -620,8 +619,8 @@ impl Session {
                 pred
             };
             let boxes = self.plan_refinement(&coarse, scaled, &sbox, force_full_refine, q.center);
-            changed = self.refine(&boxes, &coarse, scaled, &sbox)?;
-        }
+            self.refine(&boxes, &coarse, scaled, &sbox)?
+        };
         self.report(1.0, "done")?;
         self.queue.clear();
         Ok(changed)

@@ -99,7 +99,7 @@ fn read_npy(path: &Path) -> Result<Volume> {
         )));
     }
     let shape = [s[0] as usize, s[1] as usize, s[2] as usize];
-    let descr = npy.dtype().descr();
+    let descr = npy.dtype().descr().replace('\'', "");
     let voxels = match descr.trim_start_matches(['<', '|', '=']) {
         "u1" | "b1" => Voxels::U8(npy.into_vec::<u8>().map_err(io(path))?),
         "i2" => Voxels::I16(npy.into_vec::<i16>().map_err(io(path))?),
@@ -222,7 +222,7 @@ pub fn write_preview_png(
                     1 => linear(shape, rows - 1 - r, center[1], c),
                     _ => linear(shape, rows - 1 - r, c, center[2]),
                 };
-                let g = (((image[idx] - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0) as f32;
+                let g = ((image[idx] - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0;
                 let (mut rr, mut gg, mut bb) = (g, g, g);
                 if mask[idx] != 0 {
                     rr = 0.55 * g + 0.45 * 255.0;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test, on a fresh machine: setup, formatting, lints, header drift, Rust unit and
+# integration tests, the C/C++ ABI tests (ctest, AddressSanitizer), the reference conformance
+# cases and the demo end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { echo; echo "=== $*"; }
+
+step setup
+tools/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "header drift (cbindgen)"
+tools/gen_header.sh --check
+
+step "cargo test"
+cargo test --quiet
+
+step "C and C++ ABI tests (ctest, ASan)"
+tools/test_c.sh
+
+if [ -x tools/conformance ]; then
+    step "reference conformance (../shared/conformance)"
+    tools/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
+fi
+
+step "demo end to end"
+cargo run --quiet --bin nni -- demo --out-dir build/demo-test
+test -s build/demo-test/demo_mask.npy
+test -s build/demo-test/demo.png
+echo "all test stages passed"
