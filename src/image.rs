@@ -152,26 +152,27 @@ impl PreprocessedImage {
 /// Mean (float32-rounded) and unbiased standard deviation (accumulated in f64 around that
 /// float32 mean, then rounded) over `bbox`. See docs/fidelity.md for the summation order.
 fn region_mean_std(data: &[f32], shape: Shape, bbox: &BBox) -> (f32, f32) {
-    let s = bbox.shape();
     let count = bbox.voxels() as f64;
     let mut sum = 0.0f64;
-    for a0 in 0..s[0] {
-        for a1 in 0..s[1] {
-            let start = linear(
-                shape,
-                bbox.lo[0] as usize + a0,
-                bbox.lo[1] as usize + a1,
-                bbox.lo[2] as usize,
-            );
-            sum += data[start..start + s[2]]
-                .iter()
-                .map(|&v| v as f64)
-                .sum::<f64>();
-        }
-    }
+    for_rows(data, shape, bbox, |row| {
+        sum += row.iter().map(|&v| v as f64).sum::<f64>()
+    });
     let mean = (sum / count) as f32;
     let m = mean as f64;
     let mut ss = 0.0f64;
+    for_rows(data, shape, bbox, |row| {
+        ss += row
+            .iter()
+            .map(|&v| (v as f64 - m) * (v as f64 - m))
+            .sum::<f64>()
+    });
+    let denom = if count > 1.0 { count - 1.0 } else { f64::NAN };
+    (mean, (ss / denom).sqrt() as f32)
+}
+
+/// Call `f` on every a2-row of `bbox` (inside the image).
+fn for_rows(data: &[f32], shape: Shape, bbox: &BBox, mut f: impl FnMut(&[f32])) {
+    let s = bbox.shape();
     for a0 in 0..s[0] {
         for a1 in 0..s[1] {
             let start = linear(
@@ -180,14 +181,9 @@ fn region_mean_std(data: &[f32], shape: Shape, bbox: &BBox) -> (f32, f32) {
                 bbox.lo[1] as usize + a1,
                 bbox.lo[2] as usize,
             );
-            ss += data[start..start + s[2]]
-                .iter()
-                .map(|&v| (v as f64 - m) * (v as f64 - m))
-                .sum::<f64>();
+            f(&data[start..start + s[2]]);
         }
     }
-    let denom = if count > 1.0 { count - 1.0 } else { f64::NAN };
-    (mean, (ss / denom).sqrt() as f32)
 }
 
 #[cfg(test)]
