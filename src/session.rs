@@ -264,10 +264,17 @@ impl Session {
         self.require_kind(kind)?;
         let (pos_ch, neg_ch) = self.meta.channels(kind);
         let ch = if positive { pos_ch } else { neg_ch };
+        let rounded_lo = lo.map(round_half_even);
+        let rounded_hi = hi.map(round_half_even);
+        if (0..3).any(|d| rounded_hi[d] <= 0 || rounded_lo[d] >= shape[d] as i64) {
+            return Err(Error::OutOfBounds(format!(
+                "box {lo:?}..{hi:?} does not intersect the image {shape:?}"
+            )));
+        }
         let mut b = BBox::new([0; 3], [0; 3]);
         for d in 0..3 {
-            let mut start = round_half_even(lo[d]).max(0);
-            let mut end = round_half_even(hi[d]).min(shape[d] as i64);
+            let mut start = rounded_lo[d].max(0);
+            let mut end = rounded_hi[d].min(shape[d] as i64);
             if end <= start {
                 if start == 0 {
                     end = 1.min(shape[d] as i64);
@@ -277,11 +284,6 @@ impl Session {
             }
             b.lo[d] = start;
             b.hi[d] = end;
-        }
-        if b.clip(shape).is_none() {
-            return Err(Error::OutOfBounds(format!(
-                "box {lo:?}..{hi:?} does not intersect the image {shape:?}"
-            )));
         }
         self.atomic(|s| {
             let q = planning::patch_for_roi(&b, s.meta.patch_size);

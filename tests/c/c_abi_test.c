@@ -75,6 +75,9 @@ static int expect_err_impl(int32_t got, int32_t want, int line, const char *what
     char msg[512] = "";
     size_t n = nni_last_error_message(msg, sizeof msg);
     int ok = check_impl(got == want, line, "%s -> %s (want %s)", what, sname(got), sname(want));
+    if (got == NNI_OK) {
+        return ok; /* no failure, so no message of this call to check */
+    }
     ok &= check_impl(n > 0 && msg[0] != '\0' && strlen(msg) == (n < sizeof msg ? n : sizeof msg - 1),
                      line, "  ... with an error message: \"%s\"", msg);
     return ok;
@@ -231,6 +234,8 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
     else
         (void)strlen(stage); /* ASan: must be a valid string */
     p->last_fraction = fraction;
+    if (getenv("NNI_TEST_VERBOSE"))
+        printf("      progress %.3f \"%s\"\n", fraction, stage ? stage : "(null)");
     return (p->cancel_at_call != 0 && p->calls >= p->cancel_at_call) ? 1 : 0;
 }
 
@@ -544,6 +549,18 @@ static void test_main_workflow(const int16_t *img)
         CHECK(dsc >= 0.95, "lasso_region (one slice) segments sphere B: Dice %.4f", dsc);
     }
 
+    /* --- a box partly outside the image is clipped: still segments sphere B */
+    EXPECT_OK(nni_session_reset(s));
+    {
+        int64_t plo[3] = {SPHERE_B.c[0] - SPHERE_B.r, SPHERE_B.c[1] - SPHERE_B.r, SPHERE_B.c[2]};
+        int64_t phi[3] = {NI + 10, SPHERE_B.c[1] + SPHERE_B.r + 1, SPHERE_B.c[2] + 1};
+        EXPECT_OK(nni_session_add_box(s, plo, phi, 1, 1));
+        EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+        dsc = dice(mask, mask_b, NVOX);
+        CHECK(dsc >= 0.95, "a one-slice box partly outside the image (clipped) segments sphere B: "
+                           "Dice %.4f", dsc);
+    }
+
     /* --- set_initial_mask without prediction: the mask becomes exactly the given one */
     memset(initial, 0, NVOX);
     for (int k = 5; k < 12; k++)
@@ -584,17 +601,19 @@ static void test_main_workflow(const int16_t *img)
     CHECK(probe.calls >= 2 && probe.fraction_ok && probe.stage_ok && probe.last_fraction == 1.0,
           "  ... progress: %d calls, fractions in [0,1], last fraction %.2f", probe.calls,
           probe.last_fraction);
+    const int checkpoints = probe.calls;
+    EXPECT_OK(nni_session_set_progress_callback(s, NULL, NULL));
     EXPECT_OK(nni_session_undo(s)); /* back to mask = A */
     EXPECT_UNCHANGED(s, snap, "undo of the counted call");
     EXPECT_OK(nni_session_add_point(s, pa, 1, 1)); /* undo level = A again (a no-op prompt) */
     EXPECT_UNCHANGED(s, snap, "repeating the point on A");
     EXPECT_OK(nni_session_get_changed_region(s, slo, shi));
 
-    progress_state late = {0, probe.calls, -1.0, 1, 1};
+    progress_state late = {0, checkpoints, -1.0, 1, 1};
     EXPECT_OK(nni_session_set_progress_callback(s, progress_cb, &late));
     EXPECT_ERR(nni_session_add_point(s, pb, 1, 1), NNI_ERR_CANCELLED);
-    CHECK(late.calls == probe.calls, "  ... cancelled at the last checkpoint (call %d of %d)",
-          late.calls, probe.calls);
+    CHECK(late.calls == checkpoints, "  ... cancelled at the last checkpoint (call %d of %d)",
+          late.calls, checkpoints);
     EXPECT_UNCHANGED(s, snap, "a callback cancelling at the last checkpoint");
     EXPECT_OK(nni_session_get_changed_region(s, slo2, shi2));
     CHECK(memcmp(slo, slo2, sizeof slo) == 0 && memcmp(shi, shi2, sizeof shi) == 0,
@@ -805,8 +824,10 @@ static void test_bad_input(const int16_t *img)
             expect_err_impl(rc, NNI_ERR_OUT_OF_BOUNDS, __LINE__, what);
             EXPECT_UNCHANGED(s, snap, "a box entirely outside the image");
             if (rc == NNI_OK) {
-                /* Keep the following checks meaningful. */
-                nni_session_undo(s);
+                /* The box was accepted (a library bug, reported above). Rebuild the state the
+                 * following checks expect: mask = sphere A, one undo level back to empty. */
+                nni_session_reset(s);
+                nni_session_add_point(s, pa, 1, 1);
             }
         }
     }
