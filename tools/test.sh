@@ -26,10 +26,11 @@ cargo test --quiet
 step "C and C++ ABI tests (ctest, ASan)"
 tools/test_c.sh
 
-if [ -x tools/conformance ]; then
-    step "reference conformance (../shared/conformance)"
-    tools/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
-fi
+step "reference environment (converter)"
+tools/setup_ref.sh
+
+step "reference conformance through the C ABI (../shared/conformance)"
+tools/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
 
 step "demo end to end"
 cargo run --quiet --bin nni -- demo --out-dir build/demo-test

@@ -49,6 +49,26 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Time each prompt of a prompts file on an image (JSON lines on stdout, peak memory at the end).
+    Bench {
+        /// ONNX model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input volume (.npy or NIfTI).
+        #[arg(long)]
+        image: PathBuf,
+        /// Prompts JSON (same format as `segment --prompts`).
+        #[arg(long)]
+        prompts: PathBuf,
+        /// Inference threads (0 = ONNX Runtime's default).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Write the final mask here (.npy).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Segment a .nii/.nii.gz/.npy volume from prompts.
     Segment {
         /// ONNX model (default: the embedded default model).
@@ -245,6 +265,66 @@ fn run(
     Ok(())
 }
 
+/// Apply one prompt (with prediction); returns its kind and the changed region.
+fn apply(session: &mut Session, p: &Prompt) -> (&'static str, nninteractive::Result<Option<BBox>>) {
+    let f = |v: [i64; 3]| [v[0] as f64, v[1] as f64, v[2] as f64];
+    match p {
+        Prompt::Point(a, pos) => ("point", session.add_point(f(*a), *pos, true)),
+        Prompt::Box(lo, hi, pos) => ("box", session.add_box(f(*lo), f(*hi), *pos, true)),
+        Prompt::Mask(MaskPrompt::Scribble, m, pos) => (
+            "scribble",
+            session.add_mask(MaskPrompt::Scribble, m, None, *pos, true),
+        ),
+        Prompt::Mask(MaskPrompt::Lasso, m, pos) => (
+            "lasso",
+            session.add_mask(MaskPrompt::Lasso, m, None, *pos, true),
+        ),
+    }
+}
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn read_prompt_file(f: &Path, shape: [usize; 3]) -> Result<Vec<Prompt>, String> {
+    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    let pf: PromptFile =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+    let base = f.parent().unwrap_or(Path::new("."));
+    let mut list = Vec::new();
+    for p in pf.prompts {
+        list.push(match p {
+            PromptSpec::Point { ijk, positive } => Prompt::Point(axes(ijk), positive),
+            PromptSpec::Box { min, max, positive } => Prompt::Box(axes(min), axes(max), positive),
+            PromptSpec::Scribble { mask, positive } => Prompt::Mask(
+                MaskPrompt::Scribble,
+                read_mask(&base.join(mask), shape)?,
+                positive,
+            ),
+            PromptSpec::Lasso { mask, positive } => Prompt::Mask(
+                MaskPrompt::Lasso,
+                read_mask(&base.join(mask), shape)?,
+                positive,
+            ),
+        });
+    }
+    Ok(list)
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = real_main(cli) {
@@ -300,6 +380,45 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 "Dice against the two prompted objects: {:.4}",
                 phantom::dice(mask, &truth)
             );
+            Ok(())
+        }
+        Command::Bench {
+            model,
+            image,
+            prompts,
+            threads,
+            out,
+            common,
+        } => {
+            let mut session = init(&common, |d| nninteractive::open_session(&model, d, threads))?;
+            let vol = volume_io::read_volume(&image).map_err(|e| e.to_string())?;
+            let list = read_prompt_file(&prompts, vol.shape)?;
+            let t = Instant::now();
+            session
+                .set_image(vol.voxels.view(), vol.shape)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{{\"step\": \"set_image\", \"seconds\": {:.4}}}",
+                t.elapsed().as_secs_f64()
+            );
+            for (n, p) in list.iter().enumerate() {
+                let t = Instant::now();
+                let (what, r) = apply(&mut session, p);
+                r.map_err(|e| format!("prompt {n} ({what}): {e}"))?;
+                let fg = session
+                    .mask()
+                    .map(|m| m.iter().filter(|&&v| v != 0).count())
+                    .unwrap_or(0);
+                println!(
+                    "{{\"step\": \"{what}\", \"index\": {n}, \"seconds\": {:.4}, \"foreground\": {fg}}}",
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            println!("{{\"peak_rss_mib\": {:.1}}}", peak_rss_mib());
+            if let Some(out) = out {
+                volume_io::write_mask(&out, session.mask().ok_or("no mask")?, vol.shape, None)
+                    .map_err(|e| e.to_string())?;
+            }
             Ok(())
         }
         Command::Segment {
