@@ -681,6 +681,11 @@ impl Session {
             input.extend(resample::trilinear(&img, scaled, patch));
             drop(img);
             for ch in 0..nch {
+                if ch != prev_seg && st.channels[ch].is_empty() {
+                    // nothing was ever written: max filter, area and normalisation of zeros are zeros
+                    input.resize(input.len() + np, 0.0);
+                    continue;
+                }
                 let mut buf = vec![0f32; ns];
                 if ch == prev_seg {
                     let mut m = vec![0u8; ns];

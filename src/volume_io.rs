@@ -237,6 +237,22 @@ pub fn write_preview_png(
         }
         x0 += cols + gap;
     }
+    // small volumes are enlarged (nearest) so the picture is at least ~256 pixels high
+    let zoom = (256 / height.max(1)).max(1);
+    let (width, height, rgb) = if zoom > 1 {
+        let (w, h) = (width * zoom, height * zoom);
+        let mut big = vec![0u8; w * h * 3];
+        for y in 0..h {
+            for x in 0..w {
+                let o = (y * w + x) * 3;
+                let i = ((y / zoom) * width + x / zoom) * 3;
+                big[o..o + 3].copy_from_slice(&rgb[i..i + 3]);
+            }
+        }
+        (w, h, big)
+    } else {
+        (width, height, rgb)
+    };
     let f = File::create(path).map_err(io(path))?;
     let mut enc = png::Encoder::new(BufWriter::new(f), width as u32, height as u32);
     enc.set_color(png::ColorType::Rgb);

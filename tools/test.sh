@@ -22,6 +22,8 @@ tools/gen_header.sh --check
 
 step "cargo test"
 cargo test --quiet
+cargo build --quiet --lib
+export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
 step "C and C++ ABI tests (ctest, ASan)"
 tools/test_c.sh

@@ -1,0 +1,173 @@
+"""Record conformance cases with AutoZoom and refinement from the reference implementation.
+
+Drives `nnInteractiveInferenceSession` (PyPI nninteractive 2.6.0, CPU, float32) with the tiny
+*trained* model (tools/train_tiny_model.py), whose predictions are stable under a change of patch
+context, on generated phantoms, and writes cases in the format of ../shared/conformance/README.md.
+Each case runs twice with different numpy seeds (the reference's refinement planner may draw random
+numbers); `reference_self_difference` records how many voxels differ between the two runs.
+
+    .venv-ref/bin/python tools/make_cases.py --model models/tiny-trained-p64 --out tests/conformance
+"""
+import argparse
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import torch
+
+from nnInteractive.inference.inference_session import nnInteractiveInferenceSession
+
+
+def ellipsoid(shape, center, radii):
+    g = np.indices(shape, dtype=np.float32)
+    return sum(((g[d] - center[d]) / radii[d]) ** 2 for d in range(3)) <= 1
+
+
+def phantom(shape, objects, background, noise, seed, dtype=np.float32, zero_border=0):
+    rng = np.random.default_rng(seed)
+    img = np.full(shape, background, np.float32) + rng.normal(0, noise, shape).astype(np.float32)
+    for center, radii, value in objects:
+        m = ellipsoid(shape, center, radii)
+        img[m] = value + rng.normal(0, noise, int(m.sum()))
+    if zero_border:
+        z = zero_border
+        border = np.ones(shape, bool)
+        border[z:-z, z:-z, z:-z] = False
+        img[border] = 0
+    return img.astype(dtype)
+
+
+def slice_of(mask, axis, index):
+    out = np.zeros_like(mask)
+    sl = [slice(None)] * 3
+    sl[axis] = index
+    out[tuple(sl)] = mask[tuple(sl)]
+    return out
+
+
+def cases():
+    """(name, image, steps) triples; masks in steps are numpy arrays, saved when written."""
+    out = []
+    # 1. an object much larger than the 64^3 patch: AutoZoom grows, refinement runs over patches
+    shape = (112, 112, 112)
+    big = ((56, 56, 52), (34, 30, 40))
+    small = ((20, 90, 90), (7, 7, 7))
+    img = phantom(shape, [(big[0], big[1], 900.0), (small[0], small[1], 1000.0)], 100.0, 20.0, 1)
+    out.append(("autozoom-large-object", img, [
+        {"op": "point", "at": [56, 56, 52], "positive": True},
+        {"op": "point", "at": [20, 90, 90], "positive": True},
+        {"op": "point", "at": [20, 90, 90], "positive": False},
+        {"op": "undo"},
+    ]))
+    # 2. large 2D box and a large lasso (zoom from the prompt's size)
+    m = ellipsoid(shape, big[0], big[1])
+    zs = np.nonzero(m[56])
+    out.append(("large-box-lasso", img, [
+        {"op": "bbox", "min": [56, int(zs[0].min()), int(zs[1].min())], "max": [57, int(zs[0].max()) + 1, int(zs[1].max()) + 1], "positive": True},
+        {"op": "reset", "run_prediction": False},
+        {"op": "lasso", "mask": slice_of(m, 1, 56).astype(np.uint8), "positive": True},
+        {"op": "scribble", "mask": slice_of(ellipsoid(shape, small[0], (3, 3, 3)), 0, 20).astype(np.uint8), "positive": True},
+    ]))
+    # 3. initial segmentation refined over the whole object (force_full_refine)
+    rough = ellipsoid(shape, big[0], (28, 24, 33)).astype(np.uint8)
+    out.append(("initial-seg-refine", img, [
+        {"op": "initial_seg", "mask": rough, "run_prediction": True},
+        {"op": "point", "at": [56, 56, 90], "positive": True},
+    ]))
+    # 4. anisotropic shape, CT-like int16 range, zero border, object touching the image border
+    shape4 = (48, 128, 96)
+    img4 = phantom(shape4, [((24, 10, 48), (20, 40, 30), 300.0), ((24, 100, 60), (10, 12, 12), 600.0)], -800.0, 30.0, 4,
+                   dtype=np.int16, zero_border=2)
+    out.append(("anisotropic-border-int16", img4, [
+        {"op": "point", "at": [24, 10, 48], "positive": True},
+        {"op": "bbox", "min": [10, 88, 48], "max": [38, 112, 49], "positive": True},
+        {"op": "point", "at": [24, 100, 60], "positive": False},
+    ]))
+    # 5. a 3D box (the model's inference_info.json allows them)
+    out.append(("bbox3d", img, [
+        {"op": "bbox", "min": [12, 82, 82], "max": [29, 99, 99], "positive": True},
+        {"op": "bbox", "min": [22, 26, 12], "max": [90, 86, 92], "positive": True},
+    ]))
+    return out
+
+
+def run_case(model, image, steps, seed, threads):
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    s = nnInteractiveInferenceSession(device=torch.device("cpu"), torch_n_threads=threads, do_autozoom=True, verbose=False)
+    s.initialize_from_trained_model_folder(model)
+    s.set_image(image[None])
+    target = np.zeros(image.shape, np.uint8)
+    s.set_target_buffer(target)
+    results = []
+    for st in steps:
+        t0 = time.time()
+        op = st["op"]
+        run = st.get("run_prediction", True)
+        pos = st.get("positive", True)
+        if op == "point":
+            s.add_point_interaction(st["at"], include_interaction=pos, run_prediction=run)
+        elif op == "bbox":
+            s.add_bbox_interaction([[a, b] for a, b in zip(st["min"], st["max"])], include_interaction=pos, run_prediction=run)
+        elif op == "scribble":
+            s.add_scribble_interaction(st["mask"], include_interaction=pos, run_prediction=run)
+        elif op == "lasso":
+            s.add_lasso_interaction(st["mask"], include_interaction=pos, run_prediction=run)
+        elif op == "initial_seg":
+            s.add_initial_seg_interaction(st["mask"], run_prediction=run)
+        elif op == "undo":
+            s.undo()
+        elif op == "reset":
+            s.reset_interactions()
+            target[:] = 0
+        results.append((target.copy(), time.time() - t0))
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="models/tiny-trained-p64")
+    ap.add_argument("--out", default="tests/conformance")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", nargs="*")
+    args = ap.parse_args()
+    model_name = os.path.basename(os.path.normpath(args.model))
+    dest_model = os.path.join(args.out, "models", model_name)
+    if os.path.realpath(dest_model) != os.path.realpath(args.model):
+        shutil.rmtree(dest_model, ignore_errors=True)
+        shutil.copytree(args.model, dest_model)
+    for name, image, steps in cases():
+        if args.only and name not in args.only:
+            continue
+        case_dir = os.path.join(args.out, "cases", name)
+        shutil.rmtree(case_dir, ignore_errors=True)
+        os.makedirs(case_dir)
+        np.save(os.path.join(case_dir, "image.npy"), image)
+        run_a = run_case(args.model, image, steps, 0, args.threads)
+        run_b = run_case(args.model, image, steps, 12345, args.threads)
+        recorded = []
+        for i, (st, (ma, secs), (mb, _)) in enumerate(zip(steps, run_a, run_b)):
+            rec = {k: v for k, v in st.items() if not isinstance(v, np.ndarray)}
+            for k, v in st.items():
+                if isinstance(v, np.ndarray):
+                    fname = f"{'initial' if st['op'] == 'initial_seg' else st['op']}_{i:03d}.npy"
+                    np.save(os.path.join(case_dir, fname), v)
+                    rec[k] = fname
+            rec["reference_seconds"] = round(secs, 3)
+            if st["op"] != "reset":
+                fname = f"expect_{i:03d}.npy"
+                np.save(os.path.join(case_dir, fname), ma)
+                rec["expect"] = fname
+                rec["foreground_voxels"] = int(ma.sum())
+                rec["reference_self_difference"] = int(np.count_nonzero(ma != mb))
+            recorded.append(rec)
+            print(f"{name} step {i} {st['op']}: {rec.get('foreground_voxels')} voxels, self-difference "
+                  f"{rec.get('reference_self_difference')}, {secs:.1f} s", flush=True)
+        with open(os.path.join(case_dir, "case.json"), "w") as f:
+            json.dump({"format": 1, "model": f"models/{model_name}", "image": "image.npy", "autozoom": True, "steps": recorded}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
