@@ -17,8 +17,8 @@ pub enum Error {
     /// The call needs an image, but `set_image` has not succeeded yet.
     #[error("no image set: call set_image first")]
     NoImage,
-    /// A prompt lies (entirely) outside the image.
-    #[error("prompt outside the image: {0}")]
+    /// A prompt or region lies (entirely) outside the image.
+    #[error("outside the image: {0}")]
     OutOfBounds(String),
     /// The loaded model does not support this prompt type.
     #[error("not supported by this model: {0}")]

@@ -431,9 +431,21 @@ pub unsafe extern "C" fn nni_session_add_box(
 ) -> i32 {
     guard(|| {
         let s = session_ref(s)?;
-        let lo = to_axes(read_ijk(min_ijk, "min_ijk")?);
-        let hi = to_axes(read_ijk(max_ijk, "max_ijk")?);
+        let min = read_ijk(min_ijk, "min_ijk")?;
+        let max = read_ijk(max_ijk, "max_ijk")?;
+        let (lo, hi) = (to_axes(min), to_axes(max));
         let f = |v: [i64; 3]| [v[0] as f64, v[1] as f64, v[2] as f64];
+        {
+            let sess = s.inner.lock();
+            let shape = sess.shape().ok_or(Error::NoImage)?;
+            let dims = [shape[2] as i64, shape[1] as i64, shape[0] as i64];
+            if (0..3).any(|d| max[d] > min[d] && (max[d] <= 0 || min[d] >= dims[d])) {
+                return Err(Error::OutOfBounds(format!(
+                    "box ({}, {}, {})..({}, {}, {}) does not intersect the image ({} x {} x {})",
+                    min[0], min[1], min[2], max[0], max[1], max[2], dims[0], dims[1], dims[2]
+                )));
+            }
+        }
         s.inner
             .lock()
             .add_box(f(lo), f(hi), positive != 0, run_prediction != 0)

@@ -2,7 +2,8 @@
 # Installs everything the project needs on a fresh machine, idempotently:
 #  - .venv: Python with onnxruntime (its wheel ships libonnxruntime), onnx and numpy (model tools)
 #  - .deps/onnxruntime/libonnxruntime.so: the ONNX Runtime library the engine loads at run time
-#  - cmake, a C/C++ toolchain (Debian packages) for the C ABI tests
+#  - cmake, a C/C++ toolchain and pkg-config (Debian packages) for the C ABI tests and the
+#    package test (tools/install.sh consumers)
 #  - cbindgen (pinned) for the header drift check
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,13 @@ cd "$(dirname "$0")/.."
 ORT_VERSION=1.31.1
 CBINDGEN_VERSION=0.29.2
 
-if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1; then
+if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 ||
+    ! command -v pkg-config >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make pkg-config >/dev/null
     else
-        echo "setup: please install cmake and g++ (Debian: apt-get install cmake g++)" >&2
+        echo "setup: please install cmake, g++ and pkg-config (Debian: apt-get install cmake g++ pkg-config)" >&2
         exit 1
     fi
 fi

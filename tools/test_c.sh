@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the C/C++ ABI tests (tests/c) against the built cdylib, with AddressSanitizer.
+# Builds and runs the C/C++ tests (tests/c: C ABI, C++ binding, installed package) against the
+# built cdylib, with AddressSanitizer.
 #
 #   tools/test_c.sh            # uses target/debug, include/, models/blob-grow-p32.onnx,
 #                              # .deps/onnxruntime/libonnxruntime.so
