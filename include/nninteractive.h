@@ -133,86 +133,110 @@ extern "C" {
 #endif // __cplusplus
 
 // Library version as `(major << 16) | (minor << 8) | patch`.
+// Thread safety: Any thread.
 uint32_t nni_version(void);
 
 // Version of the C ABI (`NNI_ABI_VERSION` of the header the library was built with).
+// Thread safety: Any thread.
 uint32_t nni_abi_version(void);
 
 // Stable name of a status code (e.g. `"NNI_ERR_NO_IMAGE"`); a static string, never NULL.
+// Thread safety: Any thread.
 const char *nni_status_name(int32_t code);
 
 // Copy the calling thread's last error message into `buf` (snprintf-style: at most `len - 1`
 // bytes plus a NUL). Returns the full message length in bytes, excluding the NUL; `buf` may be
 // NULL with `len` 0 to ask for the length.
+// Thread safety: Any thread (each thread has its own message).
 size_t nni_last_error_message(char *buf, size_t len);
 
 // Load ONNX Runtime. `path` (UTF-8) names libonnxruntime; NULL searches the environment
 // variable `NNI_ONNXRUNTIME_PATH`, then the directory of this library. Optional: sessions load
 // it on first use. Once loaded it cannot be switched. Any thread.
+// Thread safety: Any thread; concurrent calls load the library once.
 int32_t nni_runtime_init(const char *path);
 
 // Fill `opts` with defaults (auto device, default threads, AutoZoom on, no model path).
+// Thread safety: Any thread.
 void nni_session_options_init(struct nni_session_options *opts);
 
 // Create a session: loads ONNX Runtime if needed and the model at `opts->model_path`.
 // On success `*out` owns a handle to free with `nni_session_free`; on failure `*out` is NULL.
+// Thread safety: Any thread.
 int32_t nni_session_new(const struct nni_session_options *opts, struct nni_session **out);
 
 // Free a session (NULL is ignored).
+// Thread safety: Not concurrently with any other call on the same session.
 void nni_session_free(struct nni_session *s);
 
 // Set the image. Drops all prompts and the mask. Validates dtype, sizes, spacing and geometry
 // (finite), and voxels (no NaN/inf; not all zero). On failure the previous image stays.
+// Thread safety: Serialised with other calls on the session.
 int32_t nni_session_set_image(struct nni_session *s, const struct nni_image_desc *desc);
 
 // Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_add_point(struct nni_session *s, const int64_t *ijk, int32_t positive, int32_t run_prediction);
 
 // Add a box prompt, half-open `[min_ijk, max_ijk)`. An axis of size 1 makes it a 2D box (drawn on
 // a slice); boxes partly outside the image are clipped, boxes entirely outside are an error.
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_add_box(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, int32_t positive, int32_t run_prediction);
 
 // Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_add_scribble(struct nni_session *s, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Add a lasso (filled contour): `mask` covers the whole image (`len` = voxel count).
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_add_lasso(struct nni_session *s, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Add a scribble given only over the box `[min_ijk, max_ijk)` (inside the image); `mask` is that
 // box's voxels, i fastest (`len` = box voxel count). A stroke on one slice costs one slice.
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_add_scribble_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Add a lasso given only over the box `[min_ijk, max_ijk)`; see `nni_session_add_scribble_region`.
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_add_lasso_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Start from an initial segmentation (image-shaped, `len` = voxel count): resets all prompts;
 // if `run_prediction`, refines it.
+// Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_set_initial_mask(struct nni_session *s, const uint8_t *mask, size_t len, int32_t run_prediction);
 
 // Drop all prompts and clear the mask (not undoable).
+// Thread safety: Serialised with other calls on the session.
 int32_t nni_session_reset(struct nni_session *s);
 
 // Undo the last prompt (one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing changes).
+// Thread safety: Serialised with other calls on the session.
 int32_t nni_session_undo(struct nni_session *s);
 
 // Copy the current mask (0/1; image-shaped, i fastest) into `out` (`len` = voxel count).
+// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
 int32_t nni_session_get_mask(struct nni_session *s, uint8_t *out, size_t len);
 
 // Copy the mask over the box `[min_ijk, max_ijk)` (inside the image) into `out`, i fastest.
+// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
 int32_t nni_session_get_mask_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, uint8_t *out, size_t len);
 
 // The box `[min_ijk, max_ijk)` the last prompt, undo or initial mask wrote (clipped to the image);
 // both all zero when nothing was written. Copy just this region after each call.
+// Thread safety: Serialised with other calls on the session.
 int32_t nni_session_get_changed_region(struct nni_session *s, int64_t *min_ijk, int64_t *max_ijk);
 
 // Turn AutoZoom on (nonzero) or off.
+// Thread safety: Serialised with other calls on the session.
 int32_t nni_session_set_autozoom(struct nni_session *s, int32_t on);
 
 // Install a progress callback (NULL removes it). It runs on the calling thread during prompts.
+// Thread safety: Serialised with other calls on the session.
 int32_t nni_session_set_progress_callback(struct nni_session *s, nni_progress_callback cb, void *user_data);
 
 // Ask the running call on this session to stop at its next checkpoint (it then returns
 // `NNI_ERR_CANCELLED` and changes nothing). Any thread; never blocks.
+// Thread safety: Any thread, at any time; never blocks.
 int32_t nni_session_request_cancel(struct nni_session *s);
 
 #ifdef __cplusplus

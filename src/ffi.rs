@@ -178,6 +178,7 @@ unsafe fn bytes<'a>(p: *const u8, len: usize, what: &'static str) -> Result<&'a 
 }
 
 /// Library version as `(major << 16) | (minor << 8) | patch`.
+/// Thread safety: Any thread.
 #[no_mangle]
 pub extern "C" fn nni_version() -> u32 {
     let v = |s: &str| s.parse::<u32>().unwrap_or(0);
@@ -187,12 +188,14 @@ pub extern "C" fn nni_version() -> u32 {
 }
 
 /// Version of the C ABI (`NNI_ABI_VERSION` of the header the library was built with).
+/// Thread safety: Any thread.
 #[no_mangle]
 pub extern "C" fn nni_abi_version() -> u32 {
     NNI_ABI_VERSION
 }
 
 /// Stable name of a status code (e.g. `"NNI_ERR_NO_IMAGE"`); a static string, never NULL.
+/// Thread safety: Any thread.
 #[no_mangle]
 pub extern "C" fn nni_status_name(code: i32) -> *const c_char {
     let name = match code {
@@ -220,6 +223,7 @@ pub extern "C" fn nni_status_name(code: i32) -> *const c_char {
 /// Copy the calling thread's last error message into `buf` (snprintf-style: at most `len - 1`
 /// bytes plus a NUL). Returns the full message length in bytes, excluding the NUL; `buf` may be
 /// NULL with `len` 0 to ask for the length.
+/// Thread safety: Any thread (each thread has its own message).
 #[no_mangle]
 pub unsafe extern "C" fn nni_last_error_message(buf: *mut c_char, len: usize) -> usize {
     LAST_ERROR.with(|e| {
@@ -236,6 +240,7 @@ pub unsafe extern "C" fn nni_last_error_message(buf: *mut c_char, len: usize) ->
 /// Load ONNX Runtime. `path` (UTF-8) names libonnxruntime; NULL searches the environment
 /// variable `NNI_ONNXRUNTIME_PATH`, then the directory of this library. Optional: sessions load
 /// it on first use. Once loaded it cannot be switched. Any thread.
+/// Thread safety: Any thread; concurrent calls load the library once.
 #[no_mangle]
 pub unsafe extern "C" fn nni_runtime_init(path: *const c_char) -> i32 {
     guard(|| {
@@ -253,6 +258,7 @@ pub unsafe extern "C" fn nni_runtime_init(path: *const c_char) -> i32 {
 }
 
 /// Fill `opts` with defaults (auto device, default threads, AutoZoom on, no model path).
+/// Thread safety: Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_options_init(opts: *mut nni_session_options) {
     if let Some(o) = opts.as_mut() {
@@ -268,6 +274,7 @@ pub unsafe extern "C" fn nni_session_options_init(opts: *mut nni_session_options
 
 /// Create a session: loads ONNX Runtime if needed and the model at `opts->model_path`.
 /// On success `*out` owns a handle to free with `nni_session_free`; on failure `*out` is NULL.
+/// Thread safety: Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_new(
     opts: *const nni_session_options,
@@ -316,6 +323,7 @@ pub unsafe extern "C" fn nni_session_new(
 }
 
 /// Free a session (NULL is ignored).
+/// Thread safety: Not concurrently with any other call on the same session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_free(s: *mut nni_session) {
     if !s.is_null() {
@@ -325,6 +333,7 @@ pub unsafe extern "C" fn nni_session_free(s: *mut nni_session) {
 
 /// Set the image. Drops all prompts and the mask. Validates dtype, sizes, spacing and geometry
 /// (finite), and voxels (no NaN/inf; not all zero). On failure the previous image stays.
+/// Thread safety: Serialised with other calls on the session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_image(
     s: *mut nni_session,
@@ -398,6 +407,7 @@ fn check_inside(sess: &Session, a: [i64; 3]) -> Result<()> {
 }
 
 /// Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_point(
     s: *mut nni_session,
@@ -421,6 +431,7 @@ pub unsafe extern "C" fn nni_session_add_point(
 
 /// Add a box prompt, half-open `[min_ijk, max_ijk)`. An axis of size 1 makes it a 2D box (drawn on
 /// a slice); boxes partly outside the image are clipped, boxes entirely outside are an error.
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_box(
     s: *mut nni_session,
@@ -480,6 +491,7 @@ unsafe fn add_mask(
 }
 
 /// Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_scribble(
     s: *mut nni_session,
@@ -500,6 +512,7 @@ pub unsafe extern "C" fn nni_session_add_scribble(
 }
 
 /// Add a lasso (filled contour): `mask` covers the whole image (`len` = voxel count).
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_lasso(
     s: *mut nni_session,
@@ -521,6 +534,7 @@ pub unsafe extern "C" fn nni_session_add_lasso(
 
 /// Add a scribble given only over the box `[min_ijk, max_ijk)` (inside the image); `mask` is that
 /// box's voxels, i fastest (`len` = box voxel count). A stroke on one slice costs one slice.
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_scribble_region(
     s: *mut nni_session,
@@ -543,6 +557,7 @@ pub unsafe extern "C" fn nni_session_add_scribble_region(
 }
 
 /// Add a lasso given only over the box `[min_ijk, max_ijk)`; see `nni_session_add_scribble_region`.
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_lasso_region(
     s: *mut nni_session,
@@ -566,6 +581,7 @@ pub unsafe extern "C" fn nni_session_add_lasso_region(
 
 /// Start from an initial segmentation (image-shaped, `len` = voxel count): resets all prompts;
 /// if `run_prediction`, refines it.
+/// Thread safety: Serialised with other calls on the session; cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_initial_mask(
     s: *mut nni_session,
@@ -584,12 +600,14 @@ pub unsafe extern "C" fn nni_session_set_initial_mask(
 }
 
 /// Drop all prompts and clear the mask (not undoable).
+/// Thread safety: Serialised with other calls on the session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_reset(s: *mut nni_session) -> i32 {
     guard(|| session_ref(s)?.inner.lock().reset())
 }
 
 /// Undo the last prompt (one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing changes).
+/// Thread safety: Serialised with other calls on the session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_undo(s: *mut nni_session) -> i32 {
     guard(|| {
@@ -602,6 +620,7 @@ pub unsafe extern "C" fn nni_session_undo(s: *mut nni_session) -> i32 {
 }
 
 /// Copy the current mask (0/1; image-shaped, i fastest) into `out` (`len` = voxel count).
+/// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_get_mask(
     s: *mut nni_session,
@@ -627,6 +646,7 @@ pub unsafe extern "C" fn nni_session_get_mask(
 }
 
 /// Copy the mask over the box `[min_ijk, max_ijk)` (inside the image) into `out`, i fastest.
+/// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_get_mask_region(
     s: *mut nni_session,
@@ -665,6 +685,7 @@ pub unsafe extern "C" fn nni_session_get_mask_region(
 
 /// The box `[min_ijk, max_ijk)` the last prompt, undo or initial mask wrote (clipped to the image);
 /// both all zero when nothing was written. Copy just this region after each call.
+/// Thread safety: Serialised with other calls on the session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_get_changed_region(
     s: *mut nni_session,
@@ -689,6 +710,7 @@ pub unsafe extern "C" fn nni_session_get_changed_region(
 }
 
 /// Turn AutoZoom on (nonzero) or off.
+/// Thread safety: Serialised with other calls on the session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_autozoom(s: *mut nni_session, on: i32) -> i32 {
     guard(|| {
@@ -714,6 +736,7 @@ impl CallbackPtr {
 }
 
 /// Install a progress callback (NULL removes it). It runs on the calling thread during prompts.
+/// Thread safety: Serialised with other calls on the session.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_progress_callback(
     s: *mut nni_session,
@@ -734,6 +757,7 @@ pub unsafe extern "C" fn nni_session_set_progress_callback(
 
 /// Ask the running call on this session to stop at its next checkpoint (it then returns
 /// `NNI_ERR_CANCELLED` and changes nothing). Any thread; never blocks.
+/// Thread safety: Any thread, at any time; never blocks.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_request_cancel(s: *mut nni_session) -> i32 {
     guard(|| {
