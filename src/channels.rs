@@ -145,6 +145,16 @@ impl SparseChannel {
         }
     }
 
+    /// Bounding box (image coordinates) of the allocated chunks meeting `region`, clipped to
+    /// `region` and the image: a superset of the nonzero voxels there, or `None`.
+    pub fn allocated_bbox(&self, region: &BBox) -> Option<BBox> {
+        let mut acc: Option<BBox> = None;
+        self.for_chunks_in(region, |_, _, ov| {
+            acc = Some(acc.map_or(*ov, |a| a.union(ov)))
+        });
+        acc
+    }
+
     /// Read `region` (which may extend past the image) into `out`, laid out as a C-order volume of
     /// `region.shape()`, converting with `conv`. Voxels outside the image or in unallocated chunks
     /// are left as they are in `out` (callers pass a zeroed buffer).

@@ -251,6 +251,32 @@ pub fn nonzero_bbox<T: Copy>(data: &[T], shape: Shape, pred: impl Fn(T) -> bool)
     Some(BBox { lo, hi })
 }
 
+/// Bounding box (image coordinates) of the nonzero voxels of `data` (a volume of `shape`) inside
+/// `region` (clipped to the volume), or `None`. Reads only the region.
+pub fn region_nonzero_bbox(data: &[u8], shape: Shape, region: &BBox) -> Option<BBox> {
+    let valid = region.clip(shape)?;
+    let (lo, hi) = (valid.lo.map(|v| v as usize), valid.hi.map(|v| v as usize));
+    let mut out: Option<BBox> = None;
+    for a0 in lo[0]..hi[0] {
+        for a1 in lo[1]..hi[1] {
+            let start = linear(shape, a0, a1, lo[2]);
+            let row = &data[start..start + (hi[2] - lo[2])];
+            let (Some(first), Some(last)) = (
+                row.iter().position(|&v| v != 0),
+                row.iter().rposition(|&v| v != 0),
+            ) else {
+                continue;
+            };
+            let b = BBox::new(
+                [a0 as i64, a1 as i64, (lo[2] + first) as i64],
+                [a0 as i64 + 1, a1 as i64 + 1, (lo[2] + last) as i64 + 1],
+            );
+            out = Some(out.map_or(b, |o| o.union(&b)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

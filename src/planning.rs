@@ -134,29 +134,43 @@ impl SummedVolume {
     }
 }
 
+/// Where a planning mask sits: its origin inside the full planning region, whose shape clips the
+/// cover boxes (the reference works on the full region; we pass only the part holding nonzeros).
+#[derive(Clone, Copy)]
+struct Frame {
+    origin: [i64; 3],
+    full: Shape,
+}
+
+/// The cover box of centre `c` (local), shrunk by the margin and clipped to the full region, in
+/// local coordinates clipped to the local `shape`.
 fn margin_bounds(
     c: [usize; 3],
     half: [usize; 3],
     end: [usize; 3],
     margin: [usize; 3],
     shape: Shape,
+    frame: Frame,
 ) -> ([usize; 3], [usize; 3]) {
     let mut lo = [0usize; 3];
     let mut hi = [0usize; 3];
     for d in 0..3 {
-        lo[d] = (c[d] as i64 - half[d] as i64 + margin[d] as i64).max(0) as usize;
-        hi[d] = ((c[d] + end[d]) as i64 - margin[d] as i64)
-            .min(shape[d] as i64)
-            .max(0) as usize;
+        let cg = c[d] as i64 + frame.origin[d];
+        let lo_g = (cg - half[d] as i64 + margin[d] as i64).max(0);
+        let hi_g = (cg + end[d] as i64 - margin[d] as i64).min(frame.full[d] as i64);
+        lo[d] = (lo_g - frame.origin[d]).clamp(0, shape[d] as i64) as usize;
+        hi[d] = (hi_g - frame.origin[d]).clamp(0, shape[d] as i64) as usize;
     }
     (lo, hi)
 }
 
-fn box_at(c: [usize; 3], half: [usize; 3], end: [usize; 3]) -> BBox {
+/// The patch-sized box centred on local `c`, in full-region coordinates, unclipped.
+fn box_at(c: [usize; 3], half: [usize; 3], end: [usize; 3], frame: Frame) -> BBox {
     let mut b = BBox::new([0; 3], [0; 3]);
     for d in 0..3 {
-        b.lo[d] = c[d] as i64 - half[d] as i64;
-        b.hi[d] = (c[d] + end[d]) as i64;
+        let cg = c[d] as i64 + frame.origin[d];
+        b.lo[d] = cg - half[d] as i64;
+        b.hi[d] = cg + end[d] as i64;
     }
     b
 }
@@ -176,6 +190,7 @@ fn zero_box(mask: &mut [u8], shape: Shape, lo: [usize; 3], hi: [usize; 3]) {
 fn sampling_fallback(
     mask: &mut [u8],
     shape: Shape,
+    frame: Frame,
     patch: [usize; 3],
     margin: [usize; 3],
     n: usize,
@@ -203,7 +218,7 @@ fn sampling_fallback(
                 (i / shape[2]) % shape[1],
                 i % shape[2],
             ];
-            let (lo, hi) = margin_bounds(c, half, end, margin, shape);
+            let (lo, hi) = margin_bounds(c, half, end, margin, shape, frame);
             let k = sv.count(lo, hi);
             if k > best_n {
                 best_n = k;
@@ -219,11 +234,11 @@ fn sampling_fallback(
                 (i / shape[2]) % shape[1],
                 i % shape[2],
             ];
-            out.push(box_at(c, half, end));
+            out.push(box_at(c, half, end, frame));
             mask[i] = 0;
             continue;
         };
-        out.push(box_at(c, half, end));
+        out.push(box_at(c, half, end, frame));
         zero_box(mask, shape, lo, hi);
     }
 }
@@ -238,12 +253,42 @@ pub fn generate_bounding_boxes(
     margin: [usize; 3],
     max_depth: usize,
 ) -> Vec<BBox> {
-    generate_rec(mask, shape, patch, None, margin, max_depth, 0)
+    let frame = Frame {
+        origin: [0; 3],
+        full: shape,
+    };
+    generate_rec(mask, shape, frame, patch, None, margin, max_depth, 0)
 }
 
+/// [`generate_bounding_boxes`] for a planning region of shape `full` that is zero outside the box
+/// at `origin` of shape `shape`, given only that box's `mask`: the same boxes (in full-region
+/// coordinates), at the cost of the box instead of the region.
+pub fn generate_bounding_boxes_in(
+    mask: &[u8],
+    shape: Shape,
+    origin: [i64; 3],
+    full: Shape,
+    patch: [usize; 3],
+    margin: [usize; 3],
+    max_depth: usize,
+) -> Vec<BBox> {
+    generate_rec(
+        mask,
+        shape,
+        Frame { origin, full },
+        patch,
+        None,
+        margin,
+        max_depth,
+        0,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 fn generate_rec(
     mask: &[u8],
     shape: Shape,
+    frame: Frame,
     patch: [usize; 3],
     stride: Option<[usize; 3]>,
     margin: [usize; 3],
@@ -255,7 +300,7 @@ fn generate_rec(
     };
     if depth > max_depth {
         let mut m = mask.to_vec();
-        return sampling_fallback(&mut m, shape, patch, margin, 25);
+        return sampling_fallback(&mut m, shape, frame, patch, margin, 25);
     }
     let half = [patch[0] / 2, patch[1] / 2, patch[2] / 2];
     let end = [patch[0] - half[0], patch[1] - half[1], patch[2] - half[2]];
@@ -285,6 +330,7 @@ fn generate_rec(
         return generate_rec(
             mask,
             shape,
+            frame,
             patch,
             Some(half_stride),
             margin,
@@ -299,7 +345,7 @@ fn generate_rec(
         let mut best = None;
         let mut best_n = 0u64;
         for (i, &c) in candidates.iter().enumerate() {
-            let (lo, hi) = margin_bounds(c, half, end, margin, shape);
+            let (lo, hi) = margin_bounds(c, half, end, margin, shape, frame);
             let n = sv.count(lo, hi);
             if n > best_n {
                 best_n = n;
@@ -307,12 +353,19 @@ fn generate_rec(
             }
         }
         let Some((i, lo, hi)) = best else { break };
-        boxes.push(box_at(candidates[i], half, end));
+        boxes.push(box_at(candidates[i], half, end, frame));
         zero_box(&mut uncovered, shape, lo, hi);
         candidates.retain(|c| uncovered[linear(shape, c[0], c[1], c[2])] != 0);
     }
     if uncovered.iter().any(|&v| v != 0) {
-        boxes.extend(sampling_fallback(&mut uncovered, shape, patch, margin, 10));
+        boxes.extend(sampling_fallback(
+            &mut uncovered,
+            shape,
+            frame,
+            patch,
+            margin,
+            10,
+        ));
     }
     boxes
 }
@@ -347,6 +400,40 @@ mod tests {
         assert_eq!(boxes[0].size(), [32, 32, 32]);
         // the box covers the blob
         assert!(boxes[0].lo.iter().all(|&v| v <= 15) && boxes[0].hi.iter().all(|&v| v >= 25));
+    }
+
+    #[test]
+    fn boxes_from_a_sub_box_equal_boxes_from_the_region() {
+        let full = [70, 60, 80];
+        let mut m = vec![0u8; 70 * 60 * 80];
+        let mut state = 12345u64;
+        for a in 20..50 {
+            for b in 10..45 {
+                for c in 30..75 {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    if (state >> 33).is_multiple_of(7) || (a + b + c) % 11 == 0 {
+                        m[linear(full, a, b, c)] = 1;
+                    }
+                }
+            }
+        }
+        let whole = generate_bounding_boxes(&m, full, [40, 40, 40], [10, 10, 10], 3);
+        let sub = BBox::new([18, 8, 28], [52, 47, 77]);
+        let mut part = vec![0u8; sub.voxels()];
+        crate::geometry::copy_region_out(&m, full, &sub, &mut part);
+        let boxes = generate_bounding_boxes_in(
+            &part,
+            sub.shape(),
+            sub.lo,
+            full,
+            [40, 40, 40],
+            [10, 10, 10],
+            3,
+        );
+        assert!(whole.len() > 1);
+        assert_eq!(boxes, whole);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::backend::Network;
 use crate::channels::{ChunkUndo, SparseChannel};
 use crate::error::{Error, Result};
 use crate::geometry::{
-    copy_region_out, nonzero_bbox, paste_region, round_half_even, round_to_nearest_odd, union_all,
-    BBox, Shape,
+    copy_region_out, linear, nonzero_bbox, paste_region, region_nonzero_bbox, round_half_even,
+    round_to_nearest_odd, union_all, BBox, Shape,
 };
 use crate::image::{PreprocessedImage, VoxelData};
 use crate::metadata::{ModelMetadata, PromptKind};
@@ -61,6 +61,46 @@ pub enum MaskPrompt {
     Scribble,
     /// A lasso (filled closed contour) mask.
     Lasso,
+}
+
+/// Bounding box (image coordinates) of the voxels of `seen` where the coarse prediction (a volume
+/// of `scaled` at `sbox`) differs from the mask, scanning rows without copies.
+fn diff_bbox(
+    coarse: &[u8],
+    scaled: Shape,
+    sbox: &BBox,
+    mask: &[u8],
+    shape: Shape,
+    seen: &BBox,
+) -> Option<BBox> {
+    let mut out: Option<BBox> = None;
+    let n2 = seen.shape()[2];
+    for a0 in seen.lo[0]..seen.hi[0] {
+        for a1 in seen.lo[1]..seen.hi[1] {
+            let m = linear(shape, a0 as usize, a1 as usize, seen.lo[2] as usize);
+            let c = linear(
+                scaled,
+                (a0 - sbox.lo[0]) as usize,
+                (a1 - sbox.lo[1]) as usize,
+                (seen.lo[2] - sbox.lo[2]) as usize,
+            );
+            let (mr, cr) = (&mask[m..m + n2], &coarse[c..c + n2]);
+            let Some(first) = mr.iter().zip(cr).position(|(a, b)| a != b) else {
+                continue;
+            };
+            let last = mr
+                .iter()
+                .zip(cr)
+                .rposition(|(a, b)| a != b)
+                .unwrap_or(first);
+            let b = BBox::new(
+                [a0, a1, seen.lo[2] + first as i64],
+                [a0 + 1, a1 + 1, seen.lo[2] + last as i64 + 1],
+            );
+            out = Some(out.map_or(b, |o| o.union(&b)));
+        }
+    }
+    out
 }
 
 /// One segmentation session over one image. Not `Sync`: the C ABI serialises calls with a mutex.
@@ -640,7 +680,6 @@ impl Session {
         let patch = self.meta.patch_size;
         let (scaled, sbox) = planning::scaled_box(center, patch, zoom);
         let np = patch.iter().product::<usize>();
-        let ns = scaled.iter().product::<usize>();
         let nch = self.meta.num_interaction_channels;
         let mut input = Vec::new();
         input
@@ -673,32 +712,51 @@ impl Session {
             } else {
                 Vec::new()
             };
-            let mut img = Vec::new();
-            img.try_reserve_exact(ns)
-                .map_err(|_| Error::OutOfMemory("zoomed image crop".into()))?;
-            img.resize(ns, 0f32);
-            copy_region_out(&st.image.data, shape, &sbox, &mut img);
-            input.extend(resample::trilinear(&img, scaled, patch));
-            drop(img);
+            // Region-sized: nothing of scaled size is materialised. The image is sampled straight
+            // from the full volume; each interaction channel only over its nonzero box, grown by
+            // the max-filter radius (see resample::area_to_f16_sparse for why this is exact).
+            input.extend(resample::trilinear_crop(
+                &st.image.data,
+                shape,
+                &sbox,
+                patch,
+            ));
             for ch in 0..nch {
-                if ch != prev_seg && st.channels[ch].is_empty() {
-                    // nothing was ever written: max filter, area and normalisation of zeros are zeros
+                let nonzero = if ch == prev_seg {
+                    prev_pred = resample::nearest_crop_u8(&st.mask, shape, &sbox, patch);
+                    region_nonzero_bbox(&st.mask, shape, &sbox)
+                } else {
+                    st.channels[ch].allocated_bbox(&sbox)
+                };
+                let Some(nonzero) = nonzero else {
                     input.resize(input.len() + np, 0.0);
                     continue;
-                }
-                let mut buf = vec![0f32; ns];
-                if ch == prev_seg {
-                    let mut m = vec![0u8; ns];
-                    copy_region_out(&st.mask, shape, &sbox, &mut m);
-                    buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
-                    prev_pred = resample::nearest(&buf, scaled, patch);
+                };
+                let r = if dilate.contains(&ch) {
+                    ((k - 1) / 2) as i64
                 } else {
-                    st.channels[ch].read_region(&sbox, &mut buf, |v| v.to_f32());
+                    0
+                };
+                let grown = BBox::new(nonzero.lo.map(|v| v - r), nonzero.hi.map(|v| v + r));
+                let sub = grown
+                    .intersect(&sbox)
+                    .expect("nonzero box lies in the crop");
+                let mut buf = Vec::new();
+                buf.try_reserve_exact(sub.voxels())
+                    .map_err(|_| Error::OutOfMemory("zoomed channel".into()))?;
+                buf.resize(sub.voxels(), 0f32);
+                if ch == prev_seg {
+                    let mut m = vec![0u8; sub.voxels()];
+                    copy_region_out(&st.mask, shape, &sub, &mut m);
+                    buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
+                } else {
+                    st.channels[ch].read_region(&sub, &mut buf, |v| v.to_f32());
                 }
-                if dilate.contains(&ch) {
-                    resample::window_filter(&mut buf, scaled, k, false);
+                if r > 0 {
+                    resample::window_filter(&mut buf, sub.shape(), k, false);
                 }
-                let mut small = resample::area_to_f16(&buf, scaled, patch);
+                let mut small =
+                    resample::area_to_f16_sparse(&buf, &sub.to_local(&sbox), scaled, patch);
                 if ch != prev_seg {
                     small
                         .iter_mut()
@@ -738,27 +796,46 @@ impl Session {
         let Some(planning) = planning else {
             return fallback();
         };
-        let ps = planning.shape();
-        let mut diff = vec![0u8; planning.voxels()];
+        // Only the box holding nonzeros of the diff map is materialised (exact: see
+        // planning::generate_bounding_boxes_in and the opening argument below).
+        let mut nonzero: Option<BBox> = None;
+        let mut opened: Option<(BBox, Vec<u8>)> = None;
         if let Some(seen) = sbox.clip(shape) {
-            let ss = seen.shape();
-            let mut prev = vec![0u8; seen.voxels()];
-            copy_region_out(&st.mask, shape, &seen, &mut prev);
-            let mut pred = vec![0u8; seen.voxels()];
-            copy_region_out(coarse, scaled, &seen.to_local(sbox), &mut pred);
-            let mut d: Vec<f32> = pred
-                .iter()
-                .zip(&prev)
-                .map(|(a, b)| if a != b { 1.0 } else { 0.0 })
-                .collect();
-            resample::window_filter(&mut d, ss, 5, true);
-            resample::window_filter(&mut d, ss, 5, false);
-            let du: Vec<u8> = d.iter().map(|&v| v as u8).collect();
-            paste_region(&mut diff, ps, &seen.to_local(&planning), &du);
+            if let Some(raw) = diff_bbox(coarse, scaled, sbox, &st.mask, shape, &seen) {
+                // The opening (5^3 min, then max, borders replicated at the edges of `seen`) is
+                // anti-extensive, so it is nonzero only inside `raw`; computed on `raw` grown by
+                // its radius it equals the opening over `seen`.
+                let sub = BBox::new(raw.lo.map(|v| v - 2), raw.hi.map(|v| v + 2))
+                    .intersect(&seen)
+                    .expect("raw lies in seen");
+                let mut prev = vec![0u8; sub.voxels()];
+                copy_region_out(&st.mask, shape, &sub, &mut prev);
+                let mut d = vec![0u8; sub.voxels()];
+                copy_region_out(coarse, scaled, &sub.to_local(sbox), &mut d);
+                d.iter_mut()
+                    .zip(&prev)
+                    .for_each(|(x, &p)| *x = u8::from(*x != p));
+                resample::window_filter(&mut d, sub.shape(), 5, true);
+                resample::window_filter(&mut d, sub.shape(), 5, false);
+                nonzero = nonzero_bbox(&d, sub.shape(), |v| v != 0).map(|b| b.offset(sub.lo));
+                opened = Some((sub, d));
+            }
         }
         if force {
-            let mut prev = vec![0u8; planning.voxels()];
-            copy_region_out(&st.mask, shape, &planning, &mut prev);
+            if let Some(m) = region_nonzero_bbox(&st.mask, shape, &planning) {
+                nonzero = Some(nonzero.map_or(m, |n| n.union(&m)));
+            }
+        }
+        let Some(nz) = nonzero else {
+            return fallback();
+        };
+        let mut diff = vec![0u8; nz.voxels()];
+        if let Some((sub, d)) = &opened {
+            paste_region(&mut diff, nz.shape(), &sub.to_local(&nz), d);
+        }
+        if force {
+            let mut prev = vec![0u8; nz.voxels()];
+            copy_region_out(&st.mask, shape, &nz, &mut prev);
             diff.iter_mut().zip(&prev).for_each(|(d, &p)| {
                 if p != 0 {
                     *d = 1
@@ -773,7 +850,20 @@ impl Session {
                 margin[d] = patch[d] / 4;
             }
         }
-        let boxes = planning::generate_bounding_boxes(&diff, ps, patch, margin, 3);
+        let origin = [
+            nz.lo[0] - planning.lo[0],
+            nz.lo[1] - planning.lo[1],
+            nz.lo[2] - planning.lo[2],
+        ];
+        let boxes = planning::generate_bounding_boxes_in(
+            &diff,
+            nz.shape(),
+            origin,
+            planning.shape(),
+            patch,
+            margin,
+            3,
+        );
         if boxes.is_empty() {
             return fallback();
         }

@@ -32,11 +32,11 @@ def make_plans(patch):
         "network_class_name": "dynamic_network_architectures.architectures.unet.ResidualEncoderUNet",
         "arch_kwargs": {
             "n_stages": 5,
-            "features_per_stage": [4, 8, 16, 32, 32],
+            "features_per_stage": [8, 16, 32, 32, 32],
             "conv_op": "torch.nn.modules.conv.Conv3d",
             "kernel_sizes": [[3, 3, 3]] * 5,
             "strides": [[1, 1, 1]] + [[2, 2, 2]] * 4,
-            "n_blocks_per_stage": [1, 1, 1, 2, 2],
+            "n_blocks_per_stage": [1, 1, 1, 1, 1],
             "n_conv_per_stage_decoder": [1, 1, 1, 1],
             "conv_bias": True,
             "norm_op": "torch.nn.modules.instancenorm.InstanceNorm3d",
@@ -107,82 +107,80 @@ def stamp_point(ch, p, value):
 
 
 def sample(rng, patch):
-    """One training sample: (8-channel input, target mask)."""
+    """One training sample: (8-channel input, target mask). Bright ellipsoids (rarely dark) of
+    small to larger-than-patch size on a noisy background, z-scored like the reference's images;
+    1-2 positive prompts of any kind on the target, older ones decayed; the previous mask empty,
+    the target, part of it, or the target plus a wrong object with a negative click on it."""
     shape = (patch,) * 3
     grid = np.indices(shape).astype(np.float32)
-    img = rng.normal(0, rng.uniform(0.05, 0.4), shape).astype(np.float32)
+    img = rng.normal(0, rng.uniform(0.05, 0.3), shape).astype(np.float32)
     labels = np.zeros(shape, np.int16)
-    n_obj = rng.integers(1, 5)
-    contrast_sign = 1 if rng.random() < 0.8 else -1
+    n_obj = rng.integers(1, 4)
+    sign = 1 if rng.random() < 0.9 else -1
     for k in range(n_obj):
-        scale = rng.choice([rng.uniform(3, 10), rng.uniform(8, 24), rng.uniform(20, 48)])
-        radii = scale * rng.uniform(0.6, 1.4, 3)
-        center = rng.uniform(-0.2 * patch, 1.2 * patch, 3) if scale > 20 else rng.uniform(0.1 * patch, 0.9 * patch, 3)
+        scale = [rng.uniform(4, 10), rng.uniform(8, 20), rng.uniform(18, 40)][rng.integers(3)]
+        radii = scale * rng.uniform(0.7, 1.3, 3)
+        center = rng.uniform(0.15 * patch, 0.85 * patch, 3)
         d = sum(((grid[i] - center[i]) / radii[i]) ** 2 for i in range(3))
-        m = d <= 1
-        img[m] = contrast_sign * rng.uniform(1.5, 4.0) + rng.normal(0, 0.1, m.sum())
+        m = (d <= 1) & (labels == 0)
+        img[m] = sign * rng.uniform(2.0, 4.0) + rng.normal(0, 0.1, int(m.sum()))
         labels[m] = k + 1
-    present = [k + 1 for k in range(n_obj) if (labels == k + 1).sum() > 20]
+    present = [k + 1 for k in range(n_obj) if (labels == k + 1).sum() > 30]
     inter = np.zeros((INTERACTION_CHANNELS,) + shape, np.float32)
     if not present:
         return np.concatenate([img[None], inter]), np.zeros(shape, np.float32)
-    target_label = rng.choice(present)
+    target_label = present[rng.integers(len(present))]
     target = labels == target_label
     vox = np.argwhere(target)
-    n_prompts = rng.integers(1, 4)
+    n_prompts = rng.integers(1, 3)
     for i in range(n_prompts):
         strength = DECAY ** (n_prompts - 1 - i)
-        kind = rng.choice(["point", "box", "scribble", "lasso"], p=[0.4, 0.25, 0.15, 0.2])
+        kind = rng.choice(["point", "box", "scribble", "lasso"], p=[0.45, 0.25, 0.1, 0.2])
         p = vox[rng.integers(len(vox))]
         if kind == "point":
             stamp_point(inter[3], p, strength)
+            continue
+        axis = rng.integers(3)
+        sl = [slice(None)] * 3
+        sl[axis] = p[axis]
+        plane = target[tuple(sl)]
+        if kind == "box":
+            ij = np.argwhere(plane)
+            lo, hi = ij.min(0), ij.max(0) + 1
+            view = inter[1][tuple(sl)]
+            view[lo[0]:hi[0], lo[1]:hi[1]] = strength
+        elif kind == "lasso":
+            inter[1][tuple(sl)][plane] = strength
         else:
-            axis = rng.integers(3)
-            sl = [slice(None)] * 3
-            sl[axis] = p[axis]
-            plane = target[tuple(sl)]
-            if kind == "box":
-                ij = np.argwhere(plane)
-                lo, hi = ij.min(0), ij.max(0) + 1
-                box = np.zeros_like(plane)
-                box[lo[0]:hi[0], lo[1]:hi[1]] = True
-                inter[1][tuple(sl)][box] = strength
-            elif kind == "lasso":
-                inter[1][tuple(sl)][plane] = strength
-            else:
-                ij = np.argwhere(plane)
-                a, b = ij[rng.integers(len(ij))], ij[rng.integers(len(ij))]
-                t = np.linspace(0, 1, 64)[:, None]
-                line = np.unique(np.round(a + t * (b - a)).astype(int), axis=0)
-                s2 = inter[5][tuple(sl)]
-                for q in line:
-                    s2[max(0, q[0] - 1):q[0] + 2, max(0, q[1] - 1):q[1] + 2] = strength
-                s2[~plane] = 0
-    # negative clicks on other objects or the background
-    if rng.random() < 0.4:
-        other = np.argwhere(~target)
-        for _ in range(rng.integers(1, 3)):
-            stamp_point(inter[4], other[rng.integers(len(other))], 1.0)
-    # previous segmentation: empty, the target, or a damaged target
+            ij = np.argwhere(plane)
+            a, b = ij[rng.integers(len(ij))], ij[rng.integers(len(ij))]
+            t = np.linspace(0, 1, 64)[:, None]
+            line = np.unique(np.round(a + t * (b - a)).astype(int), axis=0)
+            s2 = inter[5][tuple(sl)]
+            for q in line:
+                s2[max(0, q[0] - 1):q[0] + 2, max(0, q[1] - 1):q[1] + 2] = strength
+            s2[~plane] = 0
     r = rng.random()
-    if r < 0.35:
+    others = [k for k in present if k != target_label]
+    if r < 0.4:
         pass
-    elif r < 0.6:
+    elif r < 0.65:
         inter[0] = target
+    elif r < 0.85 or not others:
+        inter[0] = target & (grid[rng.integers(3)] < rng.uniform(0.3, 0.8) * patch)
     else:
-        prev = target.copy()
-        if rng.random() < 0.5:
-            prev &= grid[rng.integers(3)] < rng.uniform(0, patch)
-        else:
-            prev |= labels == rng.choice(present)
-        inter[0] = prev
+        wrong = labels == others[rng.integers(len(others))]
+        inter[0] = target | wrong
+        wv = np.argwhere(wrong)
+        stamp_point(inter[4], wv[rng.integers(len(wv))], 1.0)
     return np.concatenate([img[None], inter]), target.astype(np.float32)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/tiny-trained-p64")
-    ap.add_argument("--iterations", type=int, default=1500)
+    ap.add_argument("--iterations", type=int, default=2500)
+    ap.add_argument("--train-patch", type=int, default=48, help="training crop (the network is fully convolutional)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
@@ -195,11 +193,11 @@ def main():
     cm = pm.get_configuration("3d_fullres")
     net = nnInteractiveTrainer_stub.build_network_architecture(pm, cm, 1 + INTERACTION_CHANNELS, 2, enable_deep_supervision=False)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.iterations, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=args.iterations, pct_start=0.1)
     t0 = time.time()
     ema = None
     for it in range(args.iterations):
-        xs, ys = zip(*(sample(rng, PATCH) for _ in range(2)))
+        xs, ys = zip(*(sample(rng, args.train_patch) for _ in range(2)))
         x = torch.from_numpy(np.stack(xs))
         y = torch.from_numpy(np.stack(ys)).long()
         logits = net(x)
