@@ -34,6 +34,9 @@ tools/setup_ref.sh
 step "reference conformance through the C ABI (../shared/conformance)"
 tools/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
 
+step "own AutoZoom and refinement cases through the C ABI (tests/conformance)"
+tools/conformance tests/conformance
+
 step "demo end to end"
 cargo run --quiet --bin nni -- demo --out-dir build/demo-test
 test -s build/demo-test/demo_mask.npy
