@@ -24,33 +24,30 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_inputs(tmp, size):
-    """A CT-like int16 volume (air border, body, organs) and a prompt list in (i, j, k)."""
+    """A float32 volume with a noisy background and three bright objects of different sizes (the
+    kind of image the tiny trained model knows), and a prompt list in (i, j, k)."""
     rng = np.random.default_rng(0)
     shape = tuple(size[::-1])  # (a0, a1, a2) = (k, j, i)
     g = np.indices(shape, dtype=np.float32)
     c = [s / 2 for s in shape]
-    img = np.full(shape, -1000, np.float32)
-    body = sum(((g[d] - c[d]) / (0.45 * shape[d])) ** 2 for d in range(3)) <= 1
-    img[body] = 40
-    organ_c = [c[0], c[1] * 0.8, c[2] * 0.7]
-    organ_r = [0.3 * shape[0], 0.22 * shape[1], 0.2 * shape[2]]
-    organ = sum(((g[d] - organ_c[d]) / organ_r[d]) ** 2 for d in range(3)) <= 1
-    img[organ] = 160
-    nod_c = [c[0], c[1] * 1.3, c[2] * 1.3]
-    nodule = sum(((g[d] - nod_c[d]) / 8.0) ** 2 for d in range(3)) <= 1
-    img[nodule] = 300
-    img += rng.normal(0, 15, shape).astype(np.float32)
-    img = img.astype(np.int16)
+    img = (100 + rng.normal(0, 20, shape)).astype(np.float32)
+    objects = [([c[0], c[1] * 0.8, c[2] * 0.7], [16.0, 20.0, 18.0], 900.0),
+               ([c[0], c[1] * 1.3, c[2] * 1.3], [8.0, 8.0, 8.0], 1000.0),
+               ([c[0] * 0.6, c[1] * 1.2, c[2] * 0.6], [10.0, 14.0, 12.0], 1100.0)]
+    for oc, r, v in objects:
+        m = sum(((g[d] - oc[d]) / r[d]) ** 2 for d in range(3)) <= 1
+        img[m] = v + rng.normal(0, 20, int(m.sum()))
     np.save(os.path.join(tmp, "image.npy"), img)
-    ijk = lambda a: [int(a[2]), int(a[1]), int(a[0])]
-    oc = [int(round(v)) for v in organ_c]
-    nc = [int(round(v)) for v in nod_c]
+    ijk = lambda a: [int(round(a[2])), int(round(a[1])), int(round(a[0]))]
+    organ, nodule, third = (o[0] for o in objects)
+    r = objects[0][1]
     prompts = [
-        {"type": "point", "ijk": ijk(nc), "positive": True},
-        {"type": "point", "ijk": ijk(oc), "positive": True},
-        {"type": "box", "min": ijk([oc[0], oc[1] - int(organ_r[1]), oc[2] - int(organ_r[2])]),
-         "max": ijk([oc[0] + 1, oc[1] + int(organ_r[1]), oc[2] + int(organ_r[2])]), "positive": True},
-        {"type": "point", "ijk": ijk(nc), "positive": False},
+        {"type": "point", "ijk": ijk(nodule), "positive": True},
+        {"type": "point", "ijk": ijk(organ), "positive": True},
+        {"type": "box", "min": ijk([organ[0], organ[1] - 2 * r[1], organ[2] - 2 * r[2]]),
+         "max": ijk([organ[0] + 1, organ[1] + 2 * r[1], organ[2] + 2 * r[2]]), "positive": True},
+        {"type": "point", "ijk": ijk(third), "positive": True},
+        {"type": "point", "ijk": ijk(nodule), "positive": False},
     ]
     with open(os.path.join(tmp, "prompts.json"), "w") as f:
         json.dump({"prompts": prompts}, f)
@@ -115,7 +112,7 @@ def main():
     ref_py = os.environ.get("NNI_REF_PYTHON", os.path.join(REPO, ".venv-ref", "bin", "python"))
     with tempfile.TemporaryDirectory() as tmp:
         shape = make_inputs(tmp, args.size)
-        onnx = args.onnx
+        onnx = os.path.abspath(args.onnx) if args.onnx else None
         if onnx is None:
             onnx = os.path.join(tmp, "model.onnx")
             subprocess.run([ref_py, "-W", "ignore", os.path.join(REPO, "tools", "convert_model.py"), args.model_folder, onnx],
@@ -124,7 +121,11 @@ def main():
         ours = subprocess.run([os.path.join(REPO, "target", "release", "nni"), "bench", "--model", onnx, "--device", "cpu",
                                "--image", os.path.join(tmp, "image.npy"), "--prompts", os.path.join(tmp, "prompts.json"),
                                "--threads", str(args.threads), "--out", os.path.join(tmp, "ours_mask.npy")],
-                              check=True, capture_output=True, text=True, cwd=REPO)
+                              capture_output=True, text=True, cwd=REPO,
+                              env={**os.environ, "NNI_ONNXRUNTIME_PATH": os.environ.get(
+                                  "NNI_ONNXRUNTIME_PATH", os.path.join(REPO, ".deps", "onnxruntime", "libonnxruntime.so"))})
+        if ours.returncode != 0:
+            sys.exit(f"nni bench failed: {ours.stderr.strip()}")
         ref = subprocess.run([ref_py, "-W", "ignore", os.path.abspath(__file__), "--threads", str(args.threads),
                               "--reference-worker", args.model_folder, tmp], check=True, capture_output=True, text=True)
         o_steps, o_peak = parse(ours.stdout)
@@ -132,7 +133,7 @@ def main():
         a = np.load(os.path.join(tmp, "ours_mask.npy")).astype(bool)
         b = np.load(os.path.join(tmp, "reference_mask.npy")).astype(bool)
         dice = 2 * np.count_nonzero(a & b) / max(1, np.count_nonzero(a) + np.count_nonzero(b))
-        print(f"image {args.size[0]}x{args.size[1]}x{args.size[2]} (i,j,k) int16, model {os.path.basename(args.model_folder)}, "
+        print(f"image {args.size[0]}x{args.size[1]}x{args.size[2]} (i,j,k) float32, model {os.path.basename(args.model_folder)}, "
               f"{args.threads} threads, CPU")
         print(f"{'step':<12}{'reference s':>12}{'native s':>10}{'ratio':>8}{'ref fg':>10}{'native fg':>10}")
         for r, o in zip(r_steps, o_steps):

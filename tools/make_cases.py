@@ -108,6 +108,20 @@ def cases():
         {"op": "point", "at": [56, 56, 52], "positive": True},
         {"op": "undo"},
     ]))
+    # 6. the newer inference_info.json with another decay (0.95) and point radius (3): many prompts
+    #    of every kind, some queued without prediction
+    out.append(("decay095-many-prompts", img, [
+        {"op": "point", "at": [48, 48, 48], "positive": True},
+        {"op": "point", "at": [30, 66, 62], "positive": True, "run_prediction": False},
+        {"op": "point", "at": [31, 65, 61], "positive": True},
+        {"op": "bbox", "min": [48, 40, 40], "max": [49, 57, 57], "positive": True},
+        {"op": "point", "at": [52, 50, 47], "positive": False},
+        {"op": "scribble", "mask": scrib, "positive": True},
+        {"op": "bbox", "min": [30, 26, 22], "max": [31, 106, 102], "positive": True},
+        {"op": "point", "at": [48, 48, 48], "positive": True},
+        {"op": "undo"},
+        {"op": "point", "at": [30, 66, 62], "positive": False},
+    ], "decay095"))
     return out
 
 
@@ -156,15 +170,26 @@ def main():
     if os.path.realpath(dest_model) != os.path.realpath(args.model):
         shutil.rmtree(dest_model, ignore_errors=True)
         shutil.copytree(args.model, dest_model)
-    for name, image, steps in cases():
+    # the same weights with the newer metadata: another decay and point radius
+    variant = os.path.join(args.out, "models", model_name + "-decay095")
+    shutil.rmtree(variant, ignore_errors=True)
+    shutil.copytree(args.model, variant)
+    with open(os.path.join(variant, "inference_info.json")) as f:
+        info = json.load(f)
+    info.update({"interaction_decay": 0.95, "point_radius": 3})
+    with open(os.path.join(variant, "inference_info.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    for entry in cases():
+        name, image, steps = entry[:3]
+        case_model, case_model_name = (variant, model_name + "-decay095") if len(entry) > 3 else (args.model, model_name)
         if args.only and name not in args.only:
             continue
         case_dir = os.path.join(args.out, "cases", name)
         shutil.rmtree(case_dir, ignore_errors=True)
         os.makedirs(case_dir)
         np.save(os.path.join(case_dir, "image.npy"), image)
-        run_a = run_case(args.model, image, steps, 0, args.threads)
-        run_b = run_case(args.model, image, steps, 12345, args.threads)
+        run_a = run_case(case_model, image, steps, 0, args.threads)
+        run_b = run_case(case_model, image, steps, 12345, args.threads)
         recorded = []
         for i, (st, (ma, secs), (mb, _)) in enumerate(zip(steps, run_a, run_b)):
             rec = {k: v for k, v in st.items() if not isinstance(v, np.ndarray)}
@@ -184,7 +209,7 @@ def main():
             print(f"{name} step {i} {st['op']}: {rec.get('foreground_voxels')} voxels, self-difference "
                   f"{rec.get('reference_self_difference')}, {secs:.1f} s", flush=True)
         with open(os.path.join(case_dir, "case.json"), "w") as f:
-            json.dump({"format": 1, "model": f"models/{model_name}", "image": "image.npy", "autozoom": True, "steps": recorded}, f, indent=1)
+            json.dump({"format": 1, "model": f"models/{case_model_name}", "image": "image.npy", "autozoom": True, "steps": recorded}, f, indent=1)
 
 
 if __name__ == "__main__":
