@@ -230,6 +230,11 @@ int32_t nni_session_get_changed_region(struct nni_session *s, int64_t *min_ijk, 
 // Thread safety: Serialised with other calls on the session.
 int32_t nni_session_set_autozoom(struct nni_session *s, int32_t on);
 
+// Describe the session (model name, execution provider, and why CUDA is not used when `auto`
+// fell back to the CPU) into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
+// Thread safety: Serialised with other calls on the session.
+size_t nni_session_describe(struct nni_session *s, char *buf, size_t len);
+
 // Install a progress callback (NULL removes it). It runs on the calling thread during prompts.
 // Thread safety: Serialised with other calls on the session.
 int32_t nni_session_set_progress_callback(struct nni_session *s, nni_progress_callback cb, void *user_data);

@@ -197,10 +197,18 @@ impl OrtNetwork {
                 }
                 true
             }
-            Device::Auto => matches!(
-                <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
-                Ok(true)
-            ),
+            Device::Auto => {
+                let ok = matches!(
+                    <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
+                    Ok(true)
+                );
+                if !ok {
+                    provider =
+                        "CPU; CUDA execution provider not available in this ONNX Runtime build"
+                            .into();
+                }
+                ok
+            }
         };
         if use_cuda {
             let ep = ort::ep::CUDA::default().build();

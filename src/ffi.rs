@@ -719,6 +719,29 @@ pub unsafe extern "C" fn nni_session_set_autozoom(s: *mut nni_session, on: i32) 
     })
 }
 
+/// Describe the session (model name, execution provider, and why CUDA is not used when `auto`
+/// fell back to the CPU) into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
+/// Thread safety: Serialised with other calls on the session.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_describe(
+    s: *mut nni_session,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    let text = match catch_unwind(AssertUnwindSafe(|| {
+        s.as_ref().map(|s| s.inner.lock().describe_network())
+    })) {
+        Ok(Some(t)) => t,
+        _ => return 0,
+    };
+    if !buf.is_null() && len > 0 {
+        let n = text.len().min(len - 1);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf as *mut u8, n);
+        *buf.add(n) = 0;
+    }
+    text.len()
+}
+
 struct CallbackPtr(
     unsafe extern "C" fn(*mut c_void, f64, *const c_char) -> i32,
     *mut c_void,

@@ -210,6 +210,16 @@ static nni_session *open_session(void)
         fprintf(stderr, "cannot open a session on %s; giving up\n", NNI_TEST_MODEL);
         exit(2);
     }
+    {
+        char desc[256];
+        char tiny[8];
+        size_t n = nni_session_describe(s, desc, sizeof desc);
+        CHECK(n > 0 && n < sizeof desc && strstr(desc, "blob-grow-p32") != NULL && strstr(desc, "CPU") != NULL,
+              "nni_session_describe: \"%s\"", desc);
+        CHECK(nni_session_describe(s, tiny, sizeof tiny) == n && strlen(tiny) == sizeof tiny - 1,
+              "nni_session_describe truncates snprintf-style");
+        CHECK(nni_session_describe(NULL, desc, sizeof desc) == 0, "nni_session_describe(NULL) == 0");
+    }
     return s;
 }
 
