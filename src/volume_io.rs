@@ -136,17 +136,26 @@ fn read_nifti(path: &Path) -> Result<Volume> {
         )));
     }
     let (nx, ny, nz) = (d[0], d[1], d[2]);
-    let arr = arr
-        .into_shape_with_order(ndarray::IxDyn(&[nx, ny, nz]))
-        .map_err(io(path))?;
-    let mut out = Vec::with_capacity(nx * ny * nz);
-    for z in 0..nz {
-        for y in 0..ny {
-            for x in 0..nx {
-                out.push(arr[[x, y, z]]);
+    // NIfTI stores x fastest, which is our C order over (z, y, x): take the memory order directly
+    // when the array is laid out that way, else index it.
+    let out: Vec<f32> = match (arr.t().is_standard_layout(), arr.as_slice_memory_order()) {
+        (true, Some(data)) => data.to_vec(),
+        _ => {
+            let mut out = Vec::with_capacity(nx * ny * nz);
+            let mut idx = vec![0usize; d.len()];
+            for z in 0..nz {
+                for y in 0..ny {
+                    for x in 0..nx {
+                        idx[0] = x;
+                        idx[1] = y;
+                        idx[2] = z;
+                        out.push(arr[ndarray::IxDyn(&idx)]);
+                    }
+                }
             }
+            out
         }
-    }
+    };
     Ok(Volume {
         voxels: Voxels::F32(out),
         shape: [nz, ny, nx],

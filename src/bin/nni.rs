@@ -212,25 +212,15 @@ fn run(
     for (n, p) in prompts.iter().enumerate() {
         let bar = progress_bar(session);
         let t = Instant::now();
-        let (what, r) = match p {
-            Prompt::Point(a, pos) => {
-                focus = [a[0] as usize, a[1] as usize, a[2] as usize];
-                (
-                    "point",
-                    session.add_point([a[0] as f64, a[1] as f64, a[2] as f64], *pos, true),
-                )
+        match p {
+            Prompt::Point(a, _) => focus = a.map(|v| v.max(0) as usize),
+            Prompt::Box(lo, hi, _) => {
+                focus = [0, 1, 2].map(|d| ((lo[d] + hi[d]) / 2).max(0) as usize)
             }
-            Prompt::Box(lo, hi, pos) => {
-                let f = |v: [i64; 3]| [v[0] as f64, v[1] as f64, v[2] as f64];
-                focus = [
-                    ((lo[0] + hi[0]) / 2) as usize,
-                    ((lo[1] + hi[1]) / 2) as usize,
-                    ((lo[2] + hi[2]) / 2) as usize,
-                ];
-                ("box", session.add_box(f(*lo), f(*hi), *pos, true))
-            }
-            Prompt::Mask(kind, m, pos) => ("mask", session.add_mask(*kind, m, None, *pos, true)),
-        };
+            Prompt::Mask(..) => {}
+        }
+        focus = [0, 1, 2].map(|d| focus[d].min(shape[d] - 1));
+        let (what, r) = apply(session, p);
         bar.finish_and_clear();
         let changed = r.map_err(|e| format!("prompt {n} ({what}): {e}"))?;
         let fg = session
@@ -267,6 +257,15 @@ fn run(
 
 /// Apply one prompt (with prediction); returns its kind and the changed region.
 fn apply(session: &mut Session, p: &Prompt) -> (&'static str, nninteractive::Result<Option<BBox>>) {
+    if let (Prompt::Point(a, _), Some(shape)) = (p, session.shape()) {
+        if (0..3).any(|d| a[d] < 0 || a[d] >= shape[d] as i64) {
+            let msg = format!(
+                "point ({}, {}, {}) is outside the image ({} x {} x {})",
+                a[2], a[1], a[0], shape[2], shape[1], shape[0]
+            );
+            return ("point", Err(nninteractive::Error::OutOfBounds(msg)));
+        }
+    }
     let f = |v: [i64; 3]| [v[0] as f64, v[1] as f64, v[2] as f64];
     match p {
         Prompt::Point(a, pos) => ("point", session.add_point(f(*a), *pos, true)),
