@@ -286,3 +286,28 @@ fn missing_and_corrupt_models_are_model_errors() {
     ));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn intensity_renormalises_before_float16_overflows() {
+    // decay 0.9: the intensity grows by 1/0.9 per prompt and passes 65504 at the 106th prompt,
+    // where the reference rescales every prompt channel and restarts at 6550.4
+    let ph = phantom();
+    let mut s = with_image(&ph);
+    for i in 0..105 {
+        s.add_point([16.0, 16.0, 16.0 + (i % 3) as f64], true, false)
+            .unwrap();
+    }
+    let before = s.intensity().unwrap();
+    assert!(
+        before < 65504.0 && before * (1.0 / 0.9) > 65504.0,
+        "{before}"
+    );
+    s.add_point([16.0, 46.0, 46.0], true, true).unwrap();
+    assert_eq!(s.intensity().unwrap(), 6550.4);
+    // the prediction at sphere B still works after the rescale (no overflow to inf, no underflow)
+    let union: Vec<u8> = ph.labels.iter().map(|&l| u8::from(l == 2)).collect();
+    assert!(dice(s.mask().unwrap(), &union) >= 0.95);
+    // undo restores the intensity and the unscaled channels
+    assert!(s.undo().unwrap());
+    assert_eq!(s.intensity().unwrap(), before);
+}
