@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-step() { echo; echo "=== $*"; }
+stages=0
+step() { stages=$((stages + 1)); echo; echo "=== $*"; }
 
 step setup
 tools/setup.sh
@@ -42,3 +43,4 @@ cargo run --quiet --bin nni -- demo --out-dir build/demo-test
 test -s build/demo-test/demo_mask.npy
 test -s build/demo-test/demo.png
 echo "all test stages passed"
+echo "$stages passed, 0 failed"
