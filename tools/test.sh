@@ -43,4 +43,4 @@ cargo run --quiet --bin nni -- demo --out-dir build/demo-test
 test -s build/demo-test/demo_mask.npy
 test -s build/demo-test/demo.png
 echo "all test stages passed"
-echo "$stages passed, 0 failed"
+echo "stages: $stages passed, 0 failed"
