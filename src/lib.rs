@@ -24,6 +24,7 @@
 
 // Per-axis loops index several 3-arrays at once (lo, hi, shape); iterators would obscure them.
 #![allow(clippy::needless_range_loop)]
+#![deny(missing_docs)]
 
 pub mod backend;
 pub mod channels;

@@ -42,10 +42,30 @@ pub fn point_ball(radius: usize) -> Vec<f64> {
     out
 }
 
-/// A float64 value stored into a float16 tensor by PyTorch (through float32).
+/// Images above this many voxels make the reference keep its prompt channels in blosc2 (numpy
+/// arithmetic) instead of a dense torch tensor (`AUTO_TENSOR_MAX_VOXELS`, 2^27).
+pub const BLOSC2_MIN_VOXELS: usize = 1 << 27;
+
+/// A float64 value stored into a float16 prompt channel the way the reference does: PyTorch (dense
+/// storage) rounds through float32, numpy (blosc2 storage, `large_image`) rounds directly.
 #[inline]
-pub fn torch_f64_to_f16(v: f64) -> f16 {
-    f16::from_f32(v as f32)
+pub fn store_f64_as_f16(v: f64, large_image: bool) -> f16 {
+    if large_image {
+        f16::from_f64(v)
+    } else {
+        f16::from_f32(v as f32)
+    }
+}
+
+/// The renormalisation factor as the reference applies it: float32 for dense storage, float16
+/// (a numpy scalar on a float16 array) for blosc2 storage.
+#[inline]
+pub fn renorm_scale(scale: f64, large_image: bool) -> f32 {
+    if large_image {
+        f16::from_f64(scale).to_f32()
+    } else {
+        scale as f32
+    }
 }
 
 /// The value a scribble or lasso mask voxel `m` is written with (numpy: the mask cast to float16,
@@ -74,6 +94,17 @@ pub fn normalise(v: f16, intensity: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dense_and_blosc2_rounding_differ_on_double_rounding() {
+        // just above a float16 midpoint: float32 loses the excess and then ties to even
+        let v = 1.0 + 2f64.powi(-11) + 2f64.powi(-40);
+        assert_eq!(store_f64_as_f16(v, false), f16::ONE);
+        assert_eq!(
+            store_f64_as_f16(v, true),
+            f16::from_f32(1.0 + 2f32.powi(-10))
+        );
+    }
 
     #[test]
     fn ball_of_radius_four() {

@@ -252,6 +252,7 @@ impl Session {
             );
             let st = s.state.as_mut().expect("image checked");
             let intensity = st.intensity;
+            let large = st.mask.len() > prompts::BLOSC2_MIN_VOXELS;
             let ball = &s.ball;
             let undo = st.undo.as_mut().map(|u| &mut u.chunks);
             st.channels[ch].modify_region(ch, &region, undo, |p, v| {
@@ -261,7 +262,7 @@ impl Session {
                     (p[2] as i64 - region.lo[2]) as usize,
                 ];
                 let b = ball[(l[0] * n + l[1]) * n + l[2]];
-                let new = prompts::torch_f64_to_f16(b * intensity);
+                let new = prompts::store_f64_as_f16(b * intensity, large);
                 if new > *v {
                     *v = new;
                 }
@@ -330,7 +331,8 @@ impl Session {
             s.queue.push(q);
             s.bump_intensity();
             let st = s.state.as_mut().expect("image checked");
-            let value = prompts::torch_f64_to_f16(st.intensity);
+            let value =
+                prompts::store_f64_as_f16(st.intensity, st.mask.len() > prompts::BLOSC2_MIN_VOXELS);
             let undo = st.undo.as_mut().map(|u| &mut u.chunks);
             st.channels[ch].modify_region(ch, &b, undo, |_, v| *v = value);
             if run_prediction {
@@ -576,7 +578,8 @@ impl Session {
         if decay < 1.0 {
             st.intensity *= 1.0 / decay;
             if st.intensity > F16_MAX {
-                let scale = (RENORM_TARGET / st.intensity) as f32;
+                let large = st.mask.len() > prompts::BLOSC2_MIN_VOXELS;
+                let scale = prompts::renorm_scale(RENORM_TARGET / st.intensity, large);
                 let log = st.undo.as_mut().map(|u| &mut u.chunks);
                 let mut log = log;
                 for (i, c) in st.channels.iter_mut().enumerate() {
