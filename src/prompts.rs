@@ -51,10 +51,49 @@ pub const BLOSC2_MIN_VOXELS: usize = 1 << 27;
 #[inline]
 pub fn store_f64_as_f16(v: f64, large_image: bool) -> f16 {
     if large_image {
-        f16::from_f64(v)
+        f64_to_f16_nearest(v)
     } else {
         f16::from_f32(v as f32)
     }
+}
+
+/// float64 to float16 with one rounding (nearest, ties to even), as numpy does. (Going through
+/// float32 can round twice; `half`'s own conversion does that too.) The float32 route's result is
+/// at most one float16 step away, so the nearest of it and its neighbours is the answer; float16
+/// values are exact in float64, so the comparison is exact.
+pub fn f64_to_f16_nearest(v: f64) -> f16 {
+    let a = f16::from_f32(v as f32);
+    if !v.is_finite() || !a.is_finite() {
+        return a;
+    }
+    let step = |x: f16, up: bool| -> f16 {
+        // neighbour in the total order of finite float16 values
+        let bits = x.to_bits();
+        let towards_larger_magnitude = (x.to_f64() >= 0.0) == up;
+        let mag = bits & 0x7fff;
+        let sign = bits & 0x8000;
+        if mag == 0 {
+            return f16::from_bits(if up { 0x0001 } else { 0x8001 });
+        }
+        f16::from_bits(
+            sign | if towards_larger_magnitude {
+                mag + 1
+            } else {
+                mag - 1
+            },
+        )
+    };
+    let mut best = a;
+    for c in [step(a, false), step(a, true)] {
+        if !c.is_finite() {
+            continue;
+        }
+        let (dc, db) = ((c.to_f64() - v).abs(), (best.to_f64() - v).abs());
+        if dc < db || (dc == db && c.to_bits() & 1 == 0 && best.to_bits() & 1 == 1) {
+            best = c;
+        }
+    }
+    best
 }
 
 /// The renormalisation factor as the reference applies it: float32 for dense storage, float16
@@ -62,7 +101,7 @@ pub fn store_f64_as_f16(v: f64, large_image: bool) -> f16 {
 #[inline]
 pub fn renorm_scale(scale: f64, large_image: bool) -> f32 {
     if large_image {
-        f16::from_f64(scale).to_f32()
+        f64_to_f16_nearest(scale).to_f32()
     } else {
         scale as f32
     }
