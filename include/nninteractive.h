@@ -89,6 +89,19 @@
 // Version of the C ABI described by this header; bumped on incompatible changes.
 #define NNI_ABI_VERSION 1
 
+// Major version of the library this header belongs to (`nni_version() >> 16` at run time).
+#define NNI_VERSION_MAJOR 0
+
+// Minor version of the library this header belongs to (`(nni_version() >> 8) & 0xff`).
+#define NNI_VERSION_MINOR 1
+
+// Patch version of the library this header belongs to (`nni_version() & 0xff`).
+#define NNI_VERSION_PATCH 0
+
+// Images above this many voxels make the reference keep its prompt channels in blosc2 (numpy
+// arithmetic) instead of a dense torch tensor (`AUTO_TENSOR_MAX_VOXELS`, 2^27).
+#define BLOSC2_MIN_VOXELS (1 << 27)
+
 // An opaque session handle.
 typedef struct nni_session nni_session;
 

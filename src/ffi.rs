@@ -85,6 +85,13 @@ pub const NNI_DEVICE_CUDA: i32 = 2;
 /// Version of the C ABI described by this header; bumped on incompatible changes.
 pub const NNI_ABI_VERSION: u32 = 1;
 
+/// Major version of the library this header belongs to (`nni_version() >> 16` at run time).
+pub const NNI_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to (`(nni_version() >> 8) & 0xff`).
+pub const NNI_VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to (`nni_version() & 0xff`).
+pub const NNI_VERSION_PATCH: u32 = 0;
+
 /// Options for `nni_session_new`. Fill with `nni_session_options_init` first, then set fields.
 #[repr(C)]
 pub struct nni_session_options {
@@ -124,6 +131,10 @@ pub struct nni_image_desc {
 pub type nni_progress_callback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, fraction: f64, stage: *const c_char) -> i32,
 >;
+
+// The option and image structs are part of the ABI: their sizes are fixed (checked from C too).
+const _: () = assert!(std::mem::size_of::<nni_session_options>() == 32);
+const _: () = assert!(std::mem::size_of::<nni_image_desc>() == 24 + 24 + 24 + 24 + 72);
 
 /// An opaque session handle.
 pub struct nni_session {
@@ -792,6 +803,26 @@ pub unsafe extern "C" fn nni_session_request_cancel(s: *mut nni_session) -> i32 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_macros_match_cargo() {
+        assert_eq!(
+            NNI_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            NNI_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            NNI_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
+        assert_eq!(
+            nni_version(),
+            (NNI_VERSION_MAJOR << 16) | (NNI_VERSION_MINOR << 8) | NNI_VERSION_PATCH
+        );
+    }
 
     #[test]
     fn status_codes_match_the_engine() {

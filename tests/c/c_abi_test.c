@@ -251,8 +251,15 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
 
 /* ------------------------------------------------------------------ tests */
 
+/* The ABI structs have the layout the library was built with (it asserts the same sizes). */
+_Static_assert(sizeof(nni_session_options) == 32, "nni_session_options layout");
+_Static_assert(sizeof(nni_image_desc) == 168, "nni_image_desc layout");
+
 static void test_versions_and_status_names(void)
 {
+    CHECK(nni_version() == ((NNI_VERSION_MAJOR << 16) | (NNI_VERSION_MINOR << 8) | NNI_VERSION_PATCH),
+          "NNI_VERSION_* macros match nni_version() (%u.%u.%u)", (unsigned)NNI_VERSION_MAJOR,
+          (unsigned)NNI_VERSION_MINOR, (unsigned)NNI_VERSION_PATCH);
     CHECK(nni_abi_version() == NNI_ABI_VERSION, "nni_abi_version() == NNI_ABI_VERSION (%u)",
           (unsigned)nni_abi_version());
     uint32_t v = nni_version();
