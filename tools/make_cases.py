@@ -122,6 +122,19 @@ def cases():
         {"op": "undo"},
         {"op": "point", "at": [30, 66, 62], "positive": False},
     ], "decay095"))
+    # 7. AutoZoom growing (x1.5): a click near one end of a cylinder that leaves the 128^3 patch;
+    #    the grown patch holds it, and one 80^3 refinement cover box covers it (no random fallback);
+    #    then a second object and undo
+    shape7 = (160, 96, 96)
+    img7 = phantom(shape7, [((30, 70, 70), (8, 8, 8), 1000.0)], 100.0, 20.0, 7)
+    g7 = np.indices(shape7, dtype=np.float32)
+    cyl = ((g7[1] - 40) ** 2 + (g7[2] - 40) ** 2 <= 12 ** 2) & (g7[0] >= 66) & (g7[0] < 136)
+    img7[cyl] = 900.0 + np.random.default_rng(8).normal(0, 20, int(cyl.sum())).astype(np.float32)
+    out.append(("autozoom-growth-p128", img7, [
+        {"op": "point", "at": [70, 40, 40], "positive": True},
+        {"op": "point", "at": [30, 70, 70], "positive": True},
+        {"op": "undo"},
+    ], "p128"))
     return out
 
 
@@ -170,18 +183,34 @@ def main():
     if os.path.realpath(dest_model) != os.path.realpath(args.model):
         shutil.rmtree(dest_model, ignore_errors=True)
         shutil.copytree(args.model, dest_model)
-    # the same weights with the newer metadata: another decay and point radius
-    variant = os.path.join(args.out, "models", model_name + "-decay095")
-    shutil.rmtree(variant, ignore_errors=True)
-    shutil.copytree(args.model, variant)
-    with open(os.path.join(variant, "inference_info.json")) as f:
-        info = json.load(f)
-    info.update({"interaction_decay": 0.95, "point_radius": 3})
-    with open(os.path.join(variant, "inference_info.json"), "w") as f:
-        json.dump(info, f, indent=1)
+    # variants with the same weights: the newer metadata with another decay and point radius, and
+    # a 128^3 patch (the network is fully convolutional), whose 80^3 refinement cover box lets
+    # AutoZoom growth and multi-patch refinement be recorded without the reference's random fallback
+    variants = {}
+    for tag in ("decay095", "p128"):
+        variant = os.path.join(args.out, "models", f"{model_name}-{tag}".replace("-p64-p128", "-p128"))
+        shutil.rmtree(variant, ignore_errors=True)
+        shutil.copytree(args.model, variant)
+        if tag == "decay095":
+            with open(os.path.join(variant, "inference_info.json")) as f:
+                info = json.load(f)
+            info.update({"interaction_decay": 0.95, "point_radius": 3})
+            with open(os.path.join(variant, "inference_info.json"), "w") as f:
+                json.dump(info, f, indent=1)
+        else:
+            with open(os.path.join(variant, "plans.json")) as f:
+                plans = json.load(f)
+            plans["configurations"]["3d_fullres"]["patch_size"] = [128, 128, 128]
+            with open(os.path.join(variant, "plans.json"), "w") as f:
+                json.dump(plans, f, indent=1)
+        variants[tag] = variant
     for entry in cases():
         name, image, steps = entry[:3]
-        case_model, case_model_name = (variant, model_name + "-decay095") if len(entry) > 3 else (args.model, model_name)
+        if len(entry) > 3:
+            case_model = variants[entry[3]]
+            case_model_name = os.path.basename(case_model)
+        else:
+            case_model, case_model_name = args.model, model_name
         if args.only and name not in args.only:
             continue
         case_dir = os.path.join(args.out, "cases", name)

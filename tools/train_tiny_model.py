@@ -183,6 +183,8 @@ def main():
     ap.add_argument("--train-patch", type=int, default=48, help="training crop (the network is fully convolutional)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", help="start from this checkpoint_final.pth (continue training)")
+    ap.add_argument("--max-lr", type=float, default=4e-3)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -192,8 +194,10 @@ def main():
     pm = PlansManager(plans)
     cm = pm.get_configuration("3d_fullres")
     net = nnInteractiveTrainer_stub.build_network_architecture(pm, cm, 1 + INTERACTION_CHANNELS, 2, enable_deep_supervision=False)
+    if args.init:
+        net.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["network_weights"])
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=args.iterations, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.max_lr, total_steps=args.iterations, pct_start=0.1)
     t0 = time.time()
     ema = None
     for it in range(args.iterations):
