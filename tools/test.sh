@@ -29,6 +29,10 @@ export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 step "C and C++ ABI tests (ctest, ASan)"
 tools/test_c.sh
 
+step "geometry adapters against Debian's ITK and VTK (ctest)"
+tools/setup_adapters.sh
+tools/test_adapters.sh
+
 step "reference environment (converter)"
 tools/setup_ref.sh
 
