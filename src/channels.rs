@@ -107,40 +107,35 @@ impl SparseChannel {
         }
     }
 
+    /// The chunks meeting `valid` (a box inside the image) as
+    /// `(chunk index, chunk origin, overlap box in image coordinates)`.
+    fn chunk_boxes(&self, valid: &BBox) -> Vec<(usize, [usize; 3], BBox)> {
+        let lo = valid.lo.map(|v| v as usize / CHUNK);
+        let hi = valid.hi.map(|v| (v as usize - 1) / CHUNK);
+        let mut out = Vec::new();
+        for c0 in lo[0]..=hi[0] {
+            for c1 in lo[1]..=hi[1] {
+                for c2 in lo[2]..=hi[2] {
+                    let origin = [c0 * CHUNK, c1 * CHUNK, c2 * CHUNK];
+                    let cbox =
+                        BBox::new(origin.map(|v| v as i64), origin.map(|v| (v + CHUNK) as i64));
+                    let overlap = cbox.intersect(valid).expect("the chunk meets the region");
+                    out.push((self.chunk_index([c0, c1, c2]), origin, overlap));
+                }
+            }
+        }
+        out
+    }
+
     /// Visit the allocated chunks intersecting `region` (clipped to the image) as
     /// `(chunk data, chunk origin, overlap box in image coordinates)`.
     fn for_chunks_in(&self, region: &BBox, mut f: impl FnMut(&[f16], [usize; 3], &BBox)) {
         let Some(valid) = region.clip(self.shape) else {
             return;
         };
-        let c_lo = [
-            valid.lo[0] as usize / CHUNK,
-            valid.lo[1] as usize / CHUNK,
-            valid.lo[2] as usize / CHUNK,
-        ];
-        let c_hi = [
-            (valid.hi[0] as usize - 1) / CHUNK,
-            (valid.hi[1] as usize - 1) / CHUNK,
-            (valid.hi[2] as usize - 1) / CHUNK,
-        ];
-        for c0 in c_lo[0]..=c_hi[0] {
-            for c1 in c_lo[1]..=c_hi[1] {
-                for c2 in c_lo[2]..=c_hi[2] {
-                    if let Some(chunk) = &self.chunks[self.chunk_index([c0, c1, c2])] {
-                        let origin = [c0 * CHUNK, c1 * CHUNK, c2 * CHUNK];
-                        let cbox = BBox::new(
-                            [origin[0] as i64, origin[1] as i64, origin[2] as i64],
-                            [
-                                (origin[0] + CHUNK) as i64,
-                                (origin[1] + CHUNK) as i64,
-                                (origin[2] + CHUNK) as i64,
-                            ],
-                        );
-                        if let Some(ov) = cbox.intersect(&valid) {
-                            f(chunk, origin, &ov);
-                        }
-                    }
-                }
+        for (idx, origin, overlap) in self.chunk_boxes(&valid) {
+            if let Some(chunk) = &self.chunks[idx] {
+                f(chunk, origin, &overlap);
             }
         }
     }
@@ -194,45 +189,20 @@ impl SparseChannel {
             return;
         };
         let mut undo = undo;
-        let c_lo = [
-            valid.lo[0] as usize / CHUNK,
-            valid.lo[1] as usize / CHUNK,
-            valid.lo[2] as usize / CHUNK,
-        ];
-        let c_hi = [
-            (valid.hi[0] as usize - 1) / CHUNK,
-            (valid.hi[1] as usize - 1) / CHUNK,
-            (valid.hi[2] as usize - 1) / CHUNK,
-        ];
-        for c0 in c_lo[0]..=c_hi[0] {
-            for c1 in c_lo[1]..=c_hi[1] {
-                for c2 in c_lo[2]..=c_hi[2] {
-                    let idx = self.chunk_index([c0, c1, c2]);
-                    if let Some(u) = undo.as_deref_mut() {
-                        if u.seen.insert((ch, idx)) {
-                            u.records.push((ch, idx, self.chunks[idx].clone()));
-                        }
-                    }
-                    let chunk = self.chunks[idx]
-                        .get_or_insert_with(|| vec![f16::ZERO; CHUNK_VOXELS].into_boxed_slice());
-                    let origin = [c0 * CHUNK, c1 * CHUNK, c2 * CHUNK];
-                    let cbox = BBox::new(
-                        [origin[0] as i64, origin[1] as i64, origin[2] as i64],
-                        [
-                            (origin[0] + CHUNK) as i64,
-                            (origin[1] + CHUNK) as i64,
-                            (origin[2] + CHUNK) as i64,
-                        ],
-                    );
-                    let ov = cbox.intersect(&valid).expect("chunk intersects region");
-                    for g0 in ov.lo[0] as usize..ov.hi[0] as usize {
-                        for g1 in ov.lo[1] as usize..ov.hi[1] as usize {
-                            for g2 in ov.lo[2] as usize..ov.hi[2] as usize {
-                                let i = ((g0 - origin[0]) * CHUNK + (g1 - origin[1])) * CHUNK
-                                    + (g2 - origin[2]);
-                                f([g0, g1, g2], &mut chunk[i]);
-                            }
-                        }
+        for (idx, origin, ov) in self.chunk_boxes(&valid) {
+            if let Some(u) = undo.as_deref_mut() {
+                if u.seen.insert((ch, idx)) {
+                    u.records.push((ch, idx, self.chunks[idx].clone()));
+                }
+            }
+            let chunk = self.chunks[idx]
+                .get_or_insert_with(|| vec![f16::ZERO; CHUNK_VOXELS].into_boxed_slice());
+            for g0 in ov.lo[0] as usize..ov.hi[0] as usize {
+                for g1 in ov.lo[1] as usize..ov.hi[1] as usize {
+                    for g2 in ov.lo[2] as usize..ov.hi[2] as usize {
+                        let i = ((g0 - origin[0]) * CHUNK + (g1 - origin[1])) * CHUNK
+                            + (g2 - origin[2]);
+                        f([g0, g1, g2], &mut chunk[i]);
                     }
                 }
             }

@@ -18,8 +18,12 @@ fn nearest_index(out_i: usize, in_size: usize, out_size: usize) -> usize {
     }
 }
 
-/// Nearest-neighbour resize (`F.interpolate(mode="nearest")`).
-pub fn nearest(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
+/// Nearest-neighbour resize of a volume of `in_shape` whose voxel `(i0, i1, i2)` is `value(..)`.
+fn nearest_by(
+    in_shape: Shape,
+    out_shape: Shape,
+    value: impl Fn(usize, usize, usize) -> f32,
+) -> Vec<f32> {
     let idx: Vec<Vec<usize>> = (0..3)
         .map(|d| {
             (0..out_shape[d])
@@ -30,11 +34,17 @@ pub fn nearest(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
     let mut out = Vec::with_capacity(out_shape.iter().product());
     for &i0 in &idx[0] {
         for &i1 in &idx[1] {
-            let row = (i0 * in_shape[1] + i1) * in_shape[2];
-            out.extend(idx[2].iter().map(|&i2| src[row + i2]));
+            out.extend(idx[2].iter().map(|&i2| value(i0, i1, i2)));
         }
     }
     out
+}
+
+/// Nearest-neighbour resize (`F.interpolate(mode="nearest")`).
+pub fn nearest(src: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
+    nearest_by(in_shape, out_shape, |a, b, c| {
+        src[(a * in_shape[1] + b) * in_shape[2] + c]
+    })
 }
 
 /// Area resize (`adaptive_avg_pool3d` on float16, as PyTorch's CPU kernel computes it): windows
@@ -185,25 +195,9 @@ pub fn trilinear_crop(src: &[f32], shape: Shape, crop: &BBox, out_shape: Shape) 
 
 /// [`nearest`] of the zero-padded crop `crop` of a u8 volume `src`, without materialising it.
 pub fn nearest_crop_u8(src: &[u8], shape: Shape, crop: &BBox, out_shape: Shape) -> Vec<f32> {
-    let in_shape = crop.shape();
-    let idx: Vec<Vec<usize>> = (0..3)
-        .map(|d| {
-            (0..out_shape[d])
-                .map(|o| nearest_index(o, in_shape[d], out_shape[d]))
-                .collect()
-        })
-        .collect();
-    let mut out = Vec::with_capacity(out_shape.iter().product());
-    for &i0 in &idx[0] {
-        for &i1 in &idx[1] {
-            out.extend(
-                idx[2]
-                    .iter()
-                    .map(|&i2| crop_value(src, shape, crop, [i0, i1, i2])),
-            );
-        }
-    }
-    out
+    nearest_by(crop.shape(), out_shape, |a, b, c| {
+        crop_value(src, shape, crop, [a, b, c])
+    })
 }
 
 /// [`area_to_f16`] of a volume of `in_shape` that is zero outside `sub` (a box inside it), given
