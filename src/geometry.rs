@@ -161,60 +161,46 @@ pub fn round_to_nearest_odd(x: f64) -> i64 {
     }
 }
 
-/// Copy the part of `src` (a volume of `src_shape`) under `region` into `dst` (a volume of
-/// `region.shape()`), leaving `dst` voxels outside `src` untouched. Generic over the element type.
-pub fn copy_region_out<T: Copy>(src: &[T], src_shape: Shape, region: &BBox, dst: &mut [T]) {
-    let dshape = region.shape();
-    let Some(valid) = region.clip(src_shape) else {
+/// The rows shared by a volume of `big` and `region` (a box in its coordinates): for each, the
+/// offset in the big volume, the offset in a volume of `region.shape()`, and the row length.
+fn overlap_rows(big: Shape, region: &BBox, mut f: impl FnMut(usize, usize, usize)) {
+    let Some(valid) = region.clip(big) else {
         return;
     };
-    let local = valid.to_local(region);
-    let n2 = valid.shape()[2];
-    for a0 in 0..valid.shape()[0] {
-        for a1 in 0..valid.shape()[1] {
-            let s = linear(
-                src_shape,
+    let (vs, local, small) = (valid.shape(), valid.to_local(region), region.shape());
+    for a0 in 0..vs[0] {
+        for a1 in 0..vs[1] {
+            let b = linear(
+                big,
                 valid.lo[0] as usize + a0,
                 valid.lo[1] as usize + a1,
                 valid.lo[2] as usize,
             );
-            let d = linear(
-                dshape,
+            let r = linear(
+                small,
                 local.lo[0] as usize + a0,
                 local.lo[1] as usize + a1,
                 local.lo[2] as usize,
             );
-            dst[d..d + n2].copy_from_slice(&src[s..s + n2]);
+            f(b, r, vs[2]);
         }
     }
+}
+
+/// Copy the part of `src` (a volume of `src_shape`) under `region` into `dst` (a volume of
+/// `region.shape()`), leaving `dst` voxels outside `src` untouched. Generic over the element type.
+pub fn copy_region_out<T: Copy>(src: &[T], src_shape: Shape, region: &BBox, dst: &mut [T]) {
+    overlap_rows(src_shape, region, |s, d, n| {
+        dst[d..d + n].copy_from_slice(&src[s..s + n])
+    });
 }
 
 /// Paste `src` (a volume of `region.shape()`) into `dst` (a volume of `dst_shape`) at `region`,
 /// writing only the part inside `dst` (the reference's `paste_tensor`).
 pub fn paste_region<T: Copy>(dst: &mut [T], dst_shape: Shape, region: &BBox, src: &[T]) {
-    let sshape = region.shape();
-    let Some(valid) = region.clip(dst_shape) else {
-        return;
-    };
-    let local = valid.to_local(region);
-    let n2 = valid.shape()[2];
-    for a0 in 0..valid.shape()[0] {
-        for a1 in 0..valid.shape()[1] {
-            let d = linear(
-                dst_shape,
-                valid.lo[0] as usize + a0,
-                valid.lo[1] as usize + a1,
-                valid.lo[2] as usize,
-            );
-            let s = linear(
-                sshape,
-                local.lo[0] as usize + a0,
-                local.lo[1] as usize + a1,
-                local.lo[2] as usize,
-            );
-            dst[d..d + n2].copy_from_slice(&src[s..s + n2]);
-        }
-    }
+    overlap_rows(dst_shape, region, |d, s, n| {
+        dst[d..d + n].copy_from_slice(&src[s..s + n])
+    });
 }
 
 /// Bounding box of the voxels where `pred(value)` holds, or `None` (projections, no index lists).
