@@ -671,6 +671,37 @@ impl Session {
         Ok(changed)
     }
 
+    /// Network input for a patch-sized box `b` at zoom 1: the image and the normalised prompt
+    /// channels cropped at `b` (zero outside the image), and prev_seg taken from `prev` (a volume of
+    /// `prev_shape`) at `prev_box`. Also returns that prev_seg channel, for the border test.
+    fn patch_input(
+        &self,
+        b: &BBox,
+        prev: &[u8],
+        prev_shape: Shape,
+        prev_box: &BBox,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let st = self.state.as_ref().expect("image checked");
+        let shape = st.image.shape;
+        let np = b.voxels();
+        let nch = self.meta.num_interaction_channels;
+        let mut input = vec![0f32; (1 + nch) * np];
+        let (img, channels) = input.split_at_mut(np);
+        copy_region_out(&st.image.data, shape, b, img);
+        let mut prev_seg = vec![0f32; np];
+        for (ch, buf) in channels.chunks_exact_mut(np).enumerate() {
+            if ch == self.meta.prev_seg_channel {
+                let mut m = vec![0u8; np];
+                copy_region_out(prev, prev_shape, prev_box, &mut m);
+                buf.iter_mut().zip(&m).for_each(|(x, &v)| *x = v as f32);
+                prev_seg.copy_from_slice(buf);
+            } else {
+                st.channels[ch].read_region(b, buf, |v| prompts::normalise(v, st.intensity));
+            }
+        }
+        (input, prev_seg)
+    }
+
     /// Network input at `center` and `zoom`: (input, scaled size, scaled box, previous mask
     /// resampled to the patch for the border test).
     fn build_input(
@@ -692,22 +723,9 @@ impl Session {
         let intensity = st.intensity;
         let mut prev_pred = Vec::new();
         if scaled == patch {
-            let mut img = vec![0f32; np];
-            copy_region_out(&st.image.data, shape, &sbox, &mut img);
-            input.extend_from_slice(&img);
-            for ch in 0..nch {
-                let mut buf = vec![0f32; np];
-                if ch == prev_seg {
-                    let mut m = vec![0u8; np];
-                    copy_region_out(&st.mask, shape, &sbox, &mut m);
-                    buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
-                    prev_pred = buf.clone();
-                } else {
-                    st.channels[ch]
-                        .read_region(&sbox, &mut buf, |v| prompts::normalise(v, intensity));
-                }
-                input.extend_from_slice(&buf);
-            }
+            let (unzoomed, prev) = self.patch_input(&sbox, &st.mask, shape, &sbox);
+            input = unzoomed;
+            prev_pred = prev;
         } else {
             let k = round_to_nearest_odd(zoom * 2.0 - 1.0).max(1) as usize;
             let dilate = if k > 1 {
@@ -899,35 +917,13 @@ impl Session {
             copy_region_out(coarse, scaled, &inject.to_local(sbox), &mut sub);
             paste_region(&mut cache_prev, hs, &inject.to_local(&hull), &sub);
         }
-        let patch = self.meta.patch_size;
-        let np = patch.iter().product::<usize>();
-        let nch = self.meta.num_interaction_channels;
-        let prev_seg = self.meta.prev_seg_channel;
         for (i, b) in boxes.iter().enumerate() {
             self.report(
                 0.3 + 0.7 * i as f64 / boxes.len() as f64,
                 &format!("refining patch {}/{}", i + 1, boxes.len()),
             )?;
             let local = b.to_local(&hull);
-            let mut input = Vec::with_capacity((1 + nch) * np);
-            {
-                let st = self.state.as_ref().expect("image checked");
-                let mut img = vec![0f32; np];
-                copy_region_out(&st.image.data, shape, b, &mut img);
-                input.extend_from_slice(&img);
-                for ch in 0..nch {
-                    let mut buf = vec![0f32; np];
-                    if ch == prev_seg {
-                        let mut m = vec![0u8; np];
-                        copy_region_out(&cache_prev, hs, &local, &mut m);
-                        buf.iter_mut().zip(&m).for_each(|(x, &v)| *x = v as f32);
-                    } else {
-                        st.channels[ch]
-                            .read_region(b, &mut buf, |v| prompts::normalise(v, st.intensity));
-                    }
-                    input.extend_from_slice(&buf);
-                }
-            }
+            let (input, _) = self.patch_input(b, &cache_prev, hs, &local);
             let pred = self.net.predict(input)?;
             paste_region(&mut cache_prev, hs, &local, &pred);
         }
