@@ -5,6 +5,8 @@
 // Prints one line per check ("ok" / "FAIL") and exits non-zero if any check failed.
 #include "nninteractive.h"
 
+#include "test_support.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -25,24 +27,7 @@
 
 namespace {
 
-int g_checks = 0;
-int g_failures = 0;
-
-bool check(bool ok, const std::string &what, int line)
-{
-    ++g_checks;
-    if (!ok) {
-        ++g_failures;
-    }
-    std::printf("%s - %s", ok ? "ok  " : "FAIL", what.c_str());
-    if (!ok) {
-        std::printf("  [cpp_abi_test.cpp:%d]", line);
-    }
-    std::printf("\n");
-    std::fflush(stdout);
-    return ok;
-}
-#define CHECK(cond, what) check(static_cast<bool>(cond), (what), __LINE__)
+using namespace test_support;
 
 std::string last_error()
 {
@@ -96,31 +81,9 @@ SessionPtr open_session()
     return SessionPtr(raw);
 }
 
-constexpr int NI = 64, NJ = 56, NK = 48;
-constexpr size_t NVOX = size_t(NI) * NJ * NK;
 
-struct Sphere {
-    int c[3];
-    int r;
-    bool contains(int i, int j, int k) const
-    {
-        const int di = i - c[0], dj = j - c[1], dk = k - c[2];
-        return di * di + dj * dj + dk * dk <= r * r;
-    }
-};
 
-constexpr size_t idx(int i, int j, int k) { return size_t(i) + size_t(NI) * (j + size_t(NJ) * k); }
 
-double dice(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b)
-{
-    size_t inter = 0, sa = 0, sb = 0;
-    for (size_t x = 0; x < a.size(); ++x) {
-        inter += (a[x] != 0 && b[x] != 0);
-        sa += (a[x] != 0);
-        sb += (b[x] != 0);
-    }
-    return sa + sb == 0 ? 1.0 : 2.0 * double(inter) / double(sa + sb);
-}
 
 } // namespace
 

@@ -8,6 +8,8 @@
 // background, so the expected masks are known exactly.
 //
 // Prints one line per check ("ok" / "FAIL") and exits non-zero if any check failed.
+#include "test_support.hpp"
+
 #include <nninteractive.hpp>
 
 #include <atomic>
@@ -31,24 +33,7 @@
 
 namespace {
 
-int g_checks = 0;
-int g_failures = 0;
-
-bool check(bool ok, const std::string &what, int line)
-{
-    ++g_checks;
-    if (!ok) {
-        ++g_failures;
-    }
-    std::printf("%s - %s", ok ? "ok  " : "FAIL", what.c_str());
-    if (!ok) {
-        std::printf("  [cpp_binding_test.cpp:%d]", line);
-    }
-    std::printf("\n");
-    std::fflush(stdout);
-    return ok;
-}
-#define CHECK(cond, what) check(static_cast<bool>(cond), (what), __LINE__)
+using namespace test_support;
 
 // Runs `f`, which must throw nni::Error with status `want` and a non-empty message containing
 // `needle`; returns the error's what() for further checks ("" when it did not throw so).
@@ -64,13 +49,13 @@ std::string expect_error_impl(F &&f, int32_t want, const std::string &needle,
                         std::string(e.what()) == std::string(e.status_name()) + ": " + e.message();
         check(ok, what + " throws " + e.what() + " (want " + nni::status_name(want) +
                       (needle.empty() ? "" : ", mentioning \"" + needle + "\"") + ")",
-              line);
+              __FILE__, line);
         return e.what();
     } catch (const std::exception &e) {
-        check(false, what + " throws a non-nni exception: " + e.what(), line);
+        check(false, what + " throws a non-nni exception: " + e.what(), __FILE__, line);
         return "";
     }
-    check(false, what + " did not throw (want " + std::string(nni::status_name(want)) + ")", line);
+    check(false, what + " did not throw (want " + std::string(nni::status_name(want)) + ")", __FILE__, line);
     return "";
 }
 #define EXPECT_ERROR(stmt, want, needle)                                                       \
@@ -82,30 +67,15 @@ template <class F> bool expect_ok_impl(F &&f, const std::string &what, int line)
     try {
         f();
     } catch (const std::exception &e) {
-        return check(false, what + " threw: " + e.what(), line);
+        return check(false, what + " threw: " + e.what(), __FILE__, line);
     }
-    return check(true, what, line);
+    return check(true, what, __FILE__, line);
 }
 #define EXPECT_OK(stmt) expect_ok_impl([&] { stmt; }, #stmt, __LINE__)
 
-constexpr int NI = 64, NJ = 56, NK = 48;
-constexpr size_t NVOX = size_t(NI) * NJ * NK;
 const nni::Dims3 kDims{NI, NJ, NK};
 
-constexpr size_t idx(int i, int j, int k) { return size_t(i) + size_t(NI) * (j + size_t(NJ) * k); }
 
-struct Sphere {
-    int c[3];
-    int r;
-    bool contains(int i, int j, int k) const
-    {
-        const int di = i - c[0], dj = j - c[1], dk = k - c[2];
-        return di * di + dj * dj + dk * dk <= r * r;
-    }
-    nni::Index3 center() const { return {c[0], c[1], c[2]}; }
-    nni::Index3 lo() const { return {c[0] - r, c[1] - r, c[2] - r}; }
-    nni::Index3 hi() const { return {c[0] + r + 1, c[1] + r + 1, c[2] + r + 1}; }
-};
 
 const Sphere A{{18, 20, 16}, 9};
 const Sphere B{{44, 36, 32}, 9};
@@ -141,19 +111,6 @@ struct Phantom {
     }
 };
 
-double dice(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b)
-{
-    if (a.size() != b.size()) {
-        return -1.0;
-    }
-    size_t inter = 0, sa = 0, sb = 0;
-    for (size_t x = 0; x < a.size(); ++x) {
-        inter += (a[x] != 0 && b[x] != 0);
-        sa += (a[x] != 0);
-        sb += (b[x] != 0);
-    }
-    return sa + sb == 0 ? 1.0 : 2.0 * double(inter) / double(sa + sb);
-}
 
 std::vector<uint8_t> either(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b)
 {
