@@ -715,6 +715,10 @@ impl Session {
         let (scaled, sbox) = planning::scaled_box(center, patch, zoom);
         let np = patch.iter().product::<usize>();
         let nch = self.meta.num_interaction_channels;
+        if scaled == patch {
+            let (input, prev_pred) = self.patch_input(&sbox, &st.mask, shape, &sbox);
+            return Ok((input, scaled, sbox, prev_pred));
+        }
         let mut input = Vec::new();
         input
             .try_reserve_exact((1 + nch) * np)
@@ -722,69 +726,62 @@ impl Session {
         let prev_seg = self.meta.prev_seg_channel;
         let intensity = st.intensity;
         let mut prev_pred = Vec::new();
-        if scaled == patch {
-            let (unzoomed, prev) = self.patch_input(&sbox, &st.mask, shape, &sbox);
-            input = unzoomed;
-            prev_pred = prev;
+        let k = round_to_nearest_odd(zoom * 2.0 - 1.0).max(1) as usize;
+        let dilate = if k > 1 {
+            self.meta.dilation_channels()
         } else {
-            let k = round_to_nearest_odd(zoom * 2.0 - 1.0).max(1) as usize;
-            let dilate = if k > 1 {
-                self.meta.dilation_channels()
+            Vec::new()
+        };
+        // Region-sized: nothing of scaled size is materialised. The image is sampled straight
+        // from the full volume; each interaction channel only over its nonzero box, grown by
+        // the max-filter radius (see resample::area_to_f16_sparse for why this is exact).
+        input.extend(resample::trilinear_crop(
+            &st.image.data,
+            shape,
+            &sbox,
+            patch,
+        ));
+        for ch in 0..nch {
+            let nonzero = if ch == prev_seg {
+                prev_pred = resample::nearest_crop_u8(&st.mask, shape, &sbox, patch);
+                region_nonzero_bbox(&st.mask, shape, &sbox)
             } else {
-                Vec::new()
+                st.channels[ch].allocated_bbox(&sbox)
             };
-            // Region-sized: nothing of scaled size is materialised. The image is sampled straight
-            // from the full volume; each interaction channel only over its nonzero box, grown by
-            // the max-filter radius (see resample::area_to_f16_sparse for why this is exact).
-            input.extend(resample::trilinear_crop(
-                &st.image.data,
-                shape,
-                &sbox,
-                patch,
-            ));
-            for ch in 0..nch {
-                let nonzero = if ch == prev_seg {
-                    prev_pred = resample::nearest_crop_u8(&st.mask, shape, &sbox, patch);
-                    region_nonzero_bbox(&st.mask, shape, &sbox)
-                } else {
-                    st.channels[ch].allocated_bbox(&sbox)
-                };
-                let Some(nonzero) = nonzero else {
-                    input.resize(input.len() + np, 0.0);
-                    continue;
-                };
-                let r = if dilate.contains(&ch) {
-                    ((k - 1) / 2) as i64
-                } else {
-                    0
-                };
-                let grown = BBox::new(nonzero.lo.map(|v| v - r), nonzero.hi.map(|v| v + r));
-                let sub = grown
-                    .intersect(&sbox)
-                    .expect("nonzero box lies in the crop");
-                let mut buf = Vec::new();
-                buf.try_reserve_exact(sub.voxels())
-                    .map_err(|_| Error::OutOfMemory("zoomed channel".into()))?;
-                buf.resize(sub.voxels(), 0f32);
-                if ch == prev_seg {
-                    let mut m = vec![0u8; sub.voxels()];
-                    copy_region_out(&st.mask, shape, &sub, &mut m);
-                    buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
-                } else {
-                    st.channels[ch].read_region(&sub, &mut buf, |v| v.to_f32());
-                }
-                if r > 0 {
-                    resample::window_filter(&mut buf, sub.shape(), k, false);
-                }
-                let mut small =
-                    resample::area_to_f16_sparse(&buf, &sub.to_local(&sbox), scaled, patch);
-                if ch != prev_seg {
-                    small
-                        .iter_mut()
-                        .for_each(|v| *v = prompts::normalise(f16::from_f32(*v), intensity));
-                }
-                input.extend_from_slice(&small);
+            let Some(nonzero) = nonzero else {
+                input.resize(input.len() + np, 0.0);
+                continue;
+            };
+            let r = if dilate.contains(&ch) {
+                ((k - 1) / 2) as i64
+            } else {
+                0
+            };
+            let grown = BBox::new(nonzero.lo.map(|v| v - r), nonzero.hi.map(|v| v + r));
+            let sub = grown
+                .intersect(&sbox)
+                .expect("nonzero box lies in the crop");
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(sub.voxels())
+                .map_err(|_| Error::OutOfMemory("zoomed channel".into()))?;
+            buf.resize(sub.voxels(), 0f32);
+            if ch == prev_seg {
+                let mut m = vec![0u8; sub.voxels()];
+                copy_region_out(&st.mask, shape, &sub, &mut m);
+                buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
+            } else {
+                st.channels[ch].read_region(&sub, &mut buf, |v| v.to_f32());
             }
+            if r > 0 {
+                resample::window_filter(&mut buf, sub.shape(), k, false);
+            }
+            let mut small = resample::area_to_f16_sparse(&buf, &sub.to_local(&sbox), scaled, patch);
+            if ch != prev_seg {
+                small
+                    .iter_mut()
+                    .for_each(|v| *v = prompts::normalise(f16::from_f32(*v), intensity));
+            }
+            input.extend_from_slice(&small);
         }
         Ok((input, scaled, sbox, prev_pred))
     }
