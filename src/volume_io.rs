@@ -181,17 +181,26 @@ pub fn write_mask(
         }
         opts.write_nifti(&arr).map_err(io(path))
     } else {
-        use npyz::WriterBuilder;
-        let f = File::create(path).map_err(io(path))?;
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&[shape[0] as u64, shape[1] as u64, shape[2] as u64])
-            .writer(BufWriter::new(f))
-            .begin_nd()
-            .map_err(io(path))?;
-        w.extend(mask.iter().copied()).map_err(io(path))?;
-        w.finish().map_err(io(path))
+        write_npy(path, mask, shape)
     }
+}
+
+/// Write a C-order `.npy` array of `shape`.
+pub fn write_npy<T: npyz::AutoSerialize + Copy>(
+    path: &Path,
+    data: &[T],
+    shape: Shape,
+) -> Result<()> {
+    use npyz::WriterBuilder;
+    let f = File::create(path).map_err(io(path))?;
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[shape[0] as u64, shape[1] as u64, shape[2] as u64])
+        .writer(BufWriter::new(f))
+        .begin_nd()
+        .map_err(io(path))?;
+    w.extend(data.iter().copied()).map_err(io(path))?;
+    w.finish().map_err(io(path))
 }
 
 /// Write a PNG with three orthogonal slices through `center` (a0, a1, a2), image windowed to its

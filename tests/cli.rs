@@ -97,19 +97,7 @@ fn npy_in_npy_out_and_clear_errors() {
     let dir = tmpdir("npy");
     let ph = phantom();
     let input = dir.join("ct.npy");
-    {
-        use npyz::WriterBuilder;
-        let f = std::fs::File::create(&input).unwrap();
-        let s = ph.shape;
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&[s[0] as u64, s[1] as u64, s[2] as u64])
-            .writer(std::io::BufWriter::new(f))
-            .begin_nd()
-            .unwrap();
-        w.extend(ph.image.iter().copied()).unwrap();
-        w.finish().unwrap();
-    }
+    nninteractive::volume_io::write_npy(&input, &ph.image, ph.shape).unwrap();
     let out = dir.join("mask.npy");
     let ok = Command::new(env!("CARGO_BIN_EXE_nni"))
         .args(["segment", "--device", "cpu"])

@@ -354,7 +354,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 nifti_header: None,
             };
             let image_path = out_dir.join("demo_image.npy");
-            write_i16_npy(&image_path, &ph.image, ph.shape)?;
+            volume_io::write_npy(&image_path, &ph.image, ph.shape).map_err(|e| e.to_string())?;
             eprintln!("phantom written to {}", image_path.display());
             // a click on the large object (bigger than the patch: AutoZoom grows), then a box on
             // the sphere's middle slice
@@ -497,17 +497,4 @@ fn read_mask(path: &Path, shape: [usize; 3]) -> Result<Vec<u8>, String> {
         .iter()
         .map(|&x| u8::from(x != 0.0))
         .collect())
-}
-
-fn write_i16_npy(path: &Path, data: &[i16], shape: [usize; 3]) -> Result<(), String> {
-    use npyz::WriterBuilder;
-    let f = std::fs::File::create(path).map_err(|e| e.to_string())?;
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&[shape[0] as u64, shape[1] as u64, shape[2] as u64])
-        .writer(std::io::BufWriter::new(f))
-        .begin_nd()
-        .map_err(|e| e.to_string())?;
-    w.extend(data.iter().copied()).map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())
 }
