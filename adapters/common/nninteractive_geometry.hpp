@@ -266,8 +266,9 @@ inline VoxelBox box_on_slice(const Geometry &g, const Vec3 &corner_a, const Vec3
     return clip(g, b, "box_on_slice: the box");
 }
 
-/// A lasso rasterised into a one-voxel-thick region: `box` (2D, slice_axis set) and its voxels
-/// (`mask`, i fastest, 1 = inside), ready for nni_session_add_lasso_region.
+/// A lasso or scribble rasterised into a one-voxel-thick region: `box` (2D, slice_axis set) and
+/// its voxels (`mask`, i fastest, 1 = marked), ready for nni_session_add_lasso_region or
+/// nni_session_add_scribble_region.
 struct LassoRegion {
     VoxelBox box;
     std::vector<uint8_t> mask;
@@ -370,6 +371,107 @@ inline LassoRegion lasso_on_slice(const Geometry &g, const std::vector<Vec3> &wo
     return r;
 }
 
+/// Rasterises a scribble (an open brush stroke) drawn on a slice of any orientation: `stroke`
+/// holds its world points in drawing order (one point is a dot), `slice_normal` is the world
+/// normal of the slice it was drawn on (a stroke alone does not define a plane). The slice is
+/// the index axis most aligned with that normal (as for boxes), at the voxel nearest the
+/// stroke's mean position along it. The stroke is followed in steps of at most a quarter voxel;
+/// every voxel of the slice within `brush_radius` voxels (in-plane, index units; 0 = the
+/// nearest voxel only) of the path is marked. Voxels outside the image are dropped;
+/// NNI_ERR_OUT_OF_BOUNDS when none is left.
+inline LassoRegion scribble_on_slice(const Geometry &g, const std::vector<Vec3> &stroke, const Vec3 &slice_normal,
+                                     double brush_radius = 0.0)
+{
+    if (stroke.empty()) {
+        throw Error(NNI_ERR_INVALID_ARGUMENT, "scribble_on_slice: the stroke has no points");
+    }
+    if (!(norm(slice_normal) > 0.0)) {
+        throw Error(NNI_ERR_INVALID_ARGUMENT, "scribble_on_slice: the slice normal is zero");
+    }
+    if (!(brush_radius >= 0.0) || brush_radius > 64.0) {
+        throw Error(NNI_ERR_INVALID_ARGUMENT, "scribble_on_slice: brush_radius must be in [0, 64] voxels");
+    }
+    const size_t axis = dominant_axis(g.world_normal_to_index(slice_normal));
+    const size_t ax0 = axis == 0 ? 1 : 0;
+    const size_t ax1 = axis == 2 ? 1 : 2;
+    std::vector<Vec3> p;
+    p.reserve(stroke.size());
+    double mean_axis = 0.0;
+    for (const Vec3 &w : stroke) {
+        p.push_back(g.world_to_continuous_index(w));
+        mean_axis += p.back()[axis];
+    }
+    const int64_t slice = round_half_up(mean_axis / static_cast<double>(p.size()));
+
+    // Mark in-plane voxels (x = ax0, y = ax1) near the path; collected first, boxed after.
+    std::vector<std::array<int64_t, 2>> marked;
+    const int64_t reach = static_cast<int64_t>(std::ceil(brush_radius));
+    const auto stamp = [&](double x, double y) {
+        const int64_t cx = round_half_up(x), cy = round_half_up(y);
+        if (reach == 0) {
+            marked.push_back({cx, cy});
+            return;
+        }
+        for (int64_t dy = -reach - 1; dy <= reach + 1; ++dy) {
+            for (int64_t dx = -reach - 1; dx <= reach + 1; ++dx) {
+                const double ex = static_cast<double>(cx + dx) - x, ey = static_cast<double>(cy + dy) - y;
+                if (ex * ex + ey * ey <= brush_radius * brush_radius || (dx == 0 && dy == 0)) {
+                    marked.push_back({cx + dx, cy + dy});
+                }
+            }
+        }
+    };
+    stamp(p[0][ax0], p[0][ax1]);
+    for (size_t e = 1; e < p.size(); ++e) {
+        const double x0 = p[e - 1][ax0], y0 = p[e - 1][ax1], x1 = p[e][ax0], y1 = p[e][ax1];
+        const double len = std::max(std::fabs(x1 - x0), std::fabs(y1 - y0));
+        const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(len * 4.0)));
+        for (int64_t k = 1; k <= steps; ++k) {
+            const double t = static_cast<double>(k) / static_cast<double>(steps);
+            stamp(x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+        }
+    }
+
+    const int64_t d0 = static_cast<int64_t>(g.dims()[ax0]), d1 = static_cast<int64_t>(g.dims()[ax1]);
+    const int64_t da = static_cast<int64_t>(g.dims()[axis]);
+    VoxelBox b;
+    b.slice_axis = static_cast<int>(axis);
+    b.min[axis] = slice;
+    b.max[axis] = slice + 1;
+    b.min[ax0] = INT64_MAX;
+    b.max[ax0] = INT64_MIN;
+    b.min[ax1] = INT64_MAX;
+    b.max[ax1] = INT64_MIN;
+    size_t inside = 0;
+    for (const auto &m : marked) {
+        if (m[0] < 0 || m[0] >= d0 || m[1] < 0 || m[1] >= d1) {
+            continue;
+        }
+        ++inside;
+        b.min[ax0] = std::min(b.min[ax0], m[0]);
+        b.max[ax0] = std::max(b.max[ax0], m[0] + 1);
+        b.min[ax1] = std::min(b.min[ax1], m[1]);
+        b.max[ax1] = std::max(b.max[ax1], m[1] + 1);
+    }
+    if (inside == 0 || slice < 0 || slice >= da) {
+        throw Error(NNI_ERR_OUT_OF_BOUNDS, "scribble_on_slice: the scribble lies outside the image");
+    }
+    LassoRegion r;
+    r.box = b;
+    const int64_t ext[3] = {b.max[0] - b.min[0], b.max[1] - b.min[1], b.max[2] - b.min[2]};
+    r.mask.assign(static_cast<size_t>(ext[0] * ext[1] * ext[2]), 0);
+    for (const auto &m : marked) {
+        if (m[0] < 0 || m[0] >= d0 || m[1] < 0 || m[1] >= d1) {
+            continue;
+        }
+        Index3 local{};
+        local[ax0] = m[0] - b.min[ax0];
+        local[ax1] = m[1] - b.min[ax1];
+        r.mask[static_cast<size_t>((local[2] * ext[1] + local[1]) * ext[0] + local[0])] = 1;
+    }
+    return r;
+}
+
 /// Adds a world-space point (nearest voxel) to `s`; NNI_ERR_OUT_OF_BOUNDS outside the image.
 inline Index3 add_world_point(Session &s, const Geometry &g, const Vec3 &world, bool positive = true,
                               bool run_prediction = true)
@@ -395,6 +497,17 @@ inline LassoRegion add_world_lasso(Session &s, const Geometry &g, const std::vec
 {
     LassoRegion r = lasso_on_slice(g, world_polygon);
     s.add_lasso_region(r.box.min, r.box.max, r.mask, positive, run_prediction);
+    return r;
+}
+
+
+/// Adds a world-space scribble drawn on a slice (see scribble_on_slice) to `s`, as a region.
+inline LassoRegion add_world_scribble(Session &s, const Geometry &g, const std::vector<Vec3> &stroke,
+                                      const Vec3 &slice_normal, double brush_radius = 0.0, bool positive = true,
+                                      bool run_prediction = true)
+{
+    LassoRegion r = scribble_on_slice(g, stroke, slice_normal, brush_radius);
+    s.add_scribble_region(r.box.min, r.box.max, r.mask, positive, run_prediction);
     return r;
 }
 

@@ -8,6 +8,7 @@
 //   nni::itk::add_world_point(s, g, click_lps);                              // itk::Point, LPS mm
 //   nni::itk::add_world_box(s, g, corner_a, corner_b, slice_u, slice_v);     // 2D box on any slice
 //   nni::itk::add_world_lasso(s, g, polygon_lps);                            // lasso on any slice
+//   nni::itk::add_world_scribble(s, g, stroke_lps, slice_normal, 1.0);       // brush stroke
 //   itk::Image<unsigned char, 3>::Pointer mask = nni::itk::get_mask(s, image.GetPointer());
 //
 // Geometry: the image's buffered region is what is segmented. Its spacing, direction and the
@@ -151,6 +152,29 @@ inline LassoRegion add_world_lasso(Session &s, const Geometry &g, const std::vec
 {
     LassoRegion r = lasso_on_slice(g, polygon);
     s.add_lasso_region(r.box.min, r.box.max, r.mask, positive, run_prediction);
+    return r;
+}
+
+/// A scribble (physical points in drawing order) on the slice with physical normal `normal`,
+/// as a one-voxel-thick region; `brush_radius` in voxels. See geom::scribble_on_slice.
+inline LassoRegion scribble_on_slice(const Geometry &g, const std::vector<PointType> &stroke,
+                                     const VectorType &normal, double brush_radius = 0.0)
+{
+    std::vector<Vec3> p;
+    p.reserve(stroke.size());
+    for (const PointType &q : stroke) {
+        p.push_back(to_vec(q));
+    }
+    return geom::scribble_on_slice(g, p, to_vec(normal), brush_radius);
+}
+
+/// Adds the scribble of scribble_on_slice() (nni_session_add_scribble_region).
+inline LassoRegion add_world_scribble(Session &s, const Geometry &g, const std::vector<PointType> &stroke,
+                                      const VectorType &normal, double brush_radius = 0.0, bool positive = true,
+                                      bool run_prediction = true)
+{
+    LassoRegion r = scribble_on_slice(g, stroke, normal, brush_radius);
+    s.add_scribble_region(r.box.min, r.box.max, r.mask, positive, run_prediction);
     return r;
 }
 

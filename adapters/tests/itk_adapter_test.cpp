@@ -191,7 +191,26 @@ int main()
         NNI_CHECK(drawn > 5);
         check_mask("world lasso on an oblique slice");
 
-        // 4. a click outside the image is an error, not a wrong voxel
+        // 4. a world scribble (a short brush stroke) on an oblique slice through the sphere
+        s.reset();
+        const Slice sl3 = oblique_slice({centre[0], centre[1], centre[2]}, {0.3, -1.0, 0.5});
+        std::vector<Point> stroke;
+        for (int k = -3; k <= 3; ++k) {
+            const double t = k * 1.2;
+            stroke.push_back(to_point(g::add(sl3.centre, g::add(g::scale(sl3.u, t), g::scale(sl3.v, 0.1 * t * t)))));
+        }
+        const nni::itk::LassoRegion sr = nni::itk::add_world_scribble(s, geo, stroke, to_vector(sl3.n), 1.0);
+        size_t brushed = 0;
+        for (unsigned char v : sr.mask) {
+            brushed += v;
+        }
+        std::printf("scribble region slice axis %d, %zu voxels brushed of %zu\n", sr.box.slice_axis, brushed,
+                    sr.mask.size());
+        NNI_CHECK(brushed > 5);
+        NNI_CHECK(sr.box.max[sr.box.slice_axis] - sr.box.min[sr.box.slice_axis] == 1);
+        check_mask("world scribble on an oblique slice");
+
+        // 5. a click outside the image is an error, not a wrong voxel
         s.reset();
         Point far = centre;
         far[0] += 500.0;

@@ -129,6 +129,23 @@ static void segment_all(const char *label, vtkImageData *image, vtkMatrix4x4 *ij
     std::printf("lasso region slice axis %d, %zu voxels drawn\n", lr.box.slice_axis, drawn);
     NNI_CHECK(drawn > 5);
     check_mask("world lasso on an oblique slice");
+
+    // 4. world scribble (a short curved brush stroke) on an oblique slice
+    s.reset();
+    const Slice sl3 = oblique_slice(centre, {0.3, -1.0, 0.5});
+    std::vector<nni::Vec3> stroke;
+    for (int k = -3; k <= 3; ++k) {
+        const double t = k * 1.2;
+        stroke.push_back(g::add(sl3.centre, g::add(g::scale(sl3.u, t), g::scale(sl3.v, 0.1 * t * t))));
+    }
+    const nni::vtk::LassoRegion sr = nni::vtk::add_world_scribble(s, geo, stroke, sl3.n, 1.0);
+    size_t brushed = 0;
+    for (unsigned char v : sr.mask) {
+        brushed += v;
+    }
+    std::printf("scribble region slice axis %d, %zu voxels brushed\n", sr.box.slice_axis, brushed);
+    NNI_CHECK(brushed > 5);
+    check_mask("world scribble on an oblique slice");
 }
 
 int main()

@@ -13,6 +13,7 @@
 //   nni::vtk::add_world_box(s, g, corner_a, corner_b, slice_u, slice_v); // e.g. columns of
 //                                                                         // the slice's XYToRAS
 //   nni::vtk::add_world_lasso(s, g, polygon);
+//   nni::vtk::add_world_scribble(s, g, stroke, slice_normal, 1.0);       // brush stroke
 //   vtkSmartPointer<vtkImageData> mask = nni::vtk::get_mask(s, image);   // same geometry
 //
 // Indices: session index (0, 0, 0) is the first voxel of the scalar buffer, i.e. VTK structured
@@ -169,6 +170,22 @@ inline LassoRegion add_world_lasso(Session &s, const Geometry &g, const std::vec
                                    bool positive = true, bool run_prediction = true)
 {
     return geom::add_world_lasso(s, g, polygon, positive, run_prediction);
+}
+
+/// A scribble (world points in drawing order) on the slice with world normal `normal`, as a
+/// one-voxel-thick region; `brush_radius` in voxels. See geom::scribble_on_slice.
+inline LassoRegion scribble_on_slice(const Geometry &g, const std::vector<Vec3> &stroke, const Vec3 &normal,
+                                     double brush_radius = 0.0)
+{
+    return geom::scribble_on_slice(g, stroke, normal, brush_radius);
+}
+
+/// Adds the scribble of scribble_on_slice() (nni_session_add_scribble_region).
+inline LassoRegion add_world_scribble(Session &s, const Geometry &g, const std::vector<Vec3> &stroke,
+                                      const Vec3 &normal, double brush_radius = 0.0, bool positive = true,
+                                      bool run_prediction = true)
+{
+    return geom::add_world_scribble(s, g, stroke, normal, brush_radius, positive, run_prediction);
 }
 
 /// The session's mask (0/1, VTK_UNSIGNED_CHAR) as a new vtkImageData with exactly `reference`'s
