@@ -29,9 +29,23 @@ export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 step "C and C++ ABI tests (ctest, ASan)"
 tools/test_c.sh
 
-step "geometry adapters against Debian's ITK and VTK (ctest)"
+step "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)"
 tools/setup_adapters.sh
 tools/test_adapters.sh
+
+step "MITK's own geometry readings (mitk-python) against mitk_module/test/data"
+mitk_status=0
+tools/setup_mitk.sh || mitk_status=$?
+if [ "$mitk_status" -eq 0 ]; then
+    .venv-mitk/bin/python tools/mitk_geometry.py check mitk_module/test/data \
+        mitk_module/test/data/mitk_geometry.txt 2>&1 | grep '^mitk_geometry:'
+    test "${PIPESTATUS[0]}" -eq 0
+elif [ "$mitk_status" -eq 3 ]; then
+    echo "NOTE: no CPython 3.12 for mitk-python: MITK's readings were not recorded again;"
+    echo "      mitk_geometry_test compared ITK with the committed recording only"
+else
+    exit "$mitk_status"
+fi
 
 step "reference environment (converter)"
 tools/setup_ref.sh

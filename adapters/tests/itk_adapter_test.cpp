@@ -3,7 +3,7 @@
 // blob-grow-p32.onnx from a world click, a world 2D box on an oblique slice and a world lasso
 // on an oblique slice; the mask comes back with the input's geometry.
 #include "../itk/nninteractive_itk.hpp"
-#include "adapter_test_common.hpp"
+#include "itk_test_image.hpp"
 
 #include <itkImageRegionIteratorWithIndex.h>
 
@@ -35,27 +35,8 @@ static nni::itk::VectorType to_vector(const nni::Vec3 &v)
 int main()
 {
     // ---- the image: geometry through ITK, sphere membership through ITK's own transform
-    ImageType::Pointer image = ImageType::New();
-    ImageType::RegionType region;
-    ImageType::SizeType size;
-    ImageType::SpacingType spacing;
-    ImageType::PointType origin;
-    ImageType::DirectionType direction;
-    const nni::Mat3 d = test_direction();
-    for (unsigned a = 0; a < 3; ++a) {
-        size[a] = kDims[a];
-        spacing[a] = kSpacing[a];
-        origin[a] = kOrigin[a];
-        for (unsigned c = 0; c < 3; ++c) {
-            direction(a, c) = d[a * 3 + c];
-        }
-    }
-    region.SetSize(size);
-    image->SetRegions(region);
-    image->SetSpacing(spacing);
-    image->SetOrigin(origin);
-    image->SetDirection(direction);
-    image->Allocate();
+    ImageType::Pointer image = make_itk_image<ImageType>(test_direction());
+    const ImageType::RegionType region = image->GetBufferedRegion();
 
     itk::ContinuousIndex<double, 3> ci, di;
     for (unsigned a = 0; a < 3; ++a) {
