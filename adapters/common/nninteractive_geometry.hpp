@@ -266,6 +266,48 @@ inline VoxelBox box_on_slice(const Geometry &g, const Vec3 &corner_a, const Vec3
     return clip(g, b, "box_on_slice: the box");
 }
 
+/// The voxel box of a 3D box given by its world corners (e.g. the 8 corners of a Slicer ROI,
+/// any orientation): the voxels whose centres lie within the corners' bounding box in index
+/// space. Along an axis where that box holds no voxel centre (a box thinner than a voxel) the
+/// voxel nearest the box's centre is taken, so a flat box becomes a 2D box (slice_axis set when
+/// exactly one axis is one voxel thick). Clipped to the image (NNI_ERR_OUT_OF_BOUNDS when
+/// entirely outside).
+inline VoxelBox box_from_corners(const Geometry &g, const std::vector<Vec3> &world_corners)
+{
+    if (world_corners.size() < 2) {
+        throw Error(NNI_ERR_INVALID_ARGUMENT, "box_from_corners: a box needs at least 2 corners");
+    }
+    Vec3 lo{}, hi{};
+    for (size_t c = 0; c < world_corners.size(); ++c) {
+        const Vec3 p = g.world_to_continuous_index(world_corners[c]);
+        for (size_t a = 0; a < 3; ++a) {
+            if (!std::isfinite(p[a])) {
+                throw Error(NNI_ERR_INVALID_ARGUMENT, "box_from_corners: corner is not finite");
+            }
+            lo[a] = c == 0 ? p[a] : std::min(lo[a], p[a]);
+            hi[a] = c == 0 ? p[a] : std::max(hi[a], p[a]);
+        }
+    }
+    VoxelBox b;
+    int thin = 0;
+    for (size_t a = 0; a < 3; ++a) {
+        b.min[a] = static_cast<int64_t>(std::ceil(lo[a]));
+        b.max[a] = static_cast<int64_t>(std::floor(hi[a])) + 1;
+        if (b.max[a] <= b.min[a]) {
+            b.min[a] = round_half_up(0.5 * (lo[a] + hi[a]));
+            b.max[a] = b.min[a] + 1;
+        }
+        if (b.max[a] - b.min[a] == 1) {
+            b.slice_axis = static_cast<int>(a);
+            ++thin;
+        }
+    }
+    if (thin != 1) {
+        b.slice_axis = -1;
+    }
+    return clip(g, b, "box_from_corners: the box");
+}
+
 /// A lasso or scribble rasterised into a one-voxel-thick region: `box` (2D, slice_axis set) and
 /// its voxels (`mask`, i fastest, 1 = marked), ready for nni_session_add_lasso_region or
 /// nni_session_add_scribble_region.

@@ -20,7 +20,7 @@
 #ifndef NNINTERACTIVE_MITK_SEGMENTER_HPP
 #define NNINTERACTIVE_MITK_SEGMENTER_HPP
 
-#include "../../adapters/common/nninteractive_editing.hpp"
+#include "../../adapters/common/nninteractive_segmenter.hpp"
 #include "../../adapters/itk/nninteractive_itk.hpp"
 
 #include <itkImage.h>
@@ -64,26 +64,26 @@ inline bool same_grid(const ::itk::ImageBase<3> *a, const ::itk::ImageBase<3> *b
     return true;
 }
 
-/// The MITK tool's engine: see the file comment.
+/// The MITK tool's engine: see the file comment. ITK types over nni::edit::Segmenter.
 class LabelSegmenter {
 public:
     /// Loads the model (nni::Error on failure).
-    explicit LabelSegmenter(const SessionOptions &options) : session_(options) {}
+    explicit LabelSegmenter(const SessionOptions &options) : seg_(options) {}
 
     /// Sets the image to segment (its buffered region, with its geometry); drops the active
     /// label, every prompt and the preview. On failure the previous image stays.
     template <class T> void SetReferenceImage(const ::itk::Image<T, 3> *image)
     {
-        const nni::itk::Geometry g = nni::itk::set_image(session_, image);
+        if (image == nullptr) {
+            throw Error(NNI_ERR_NULL_POINTER, "mitk_tool: the reference image is null");
+        }
         auto preview = LabelImage::New();
         preview->CopyInformation(image);
         preview->SetRegions(image->GetBufferedRegion());
         preview->Allocate(true);
-        geometry_ = g;
-        reference_ = preview; // keeps the reference grid (the preview has it)
+        const nni::itk::Geometry g = nni::itk::set_image(seg_.session(), image);
+        seg_.attach(g);
         preview_ = preview;
-        editor_ = std::make_unique<edit::ObjectEditor>(session_);
-        label_ = 0;
     }
 
     /// Makes `value` (> 0) of `group` (a label group image on the reference grid) the label the
@@ -91,43 +91,27 @@ public:
     void ActivateLabel(const LabelImage *group, LabelPixel value)
     {
         require_image();
-        check_group(group);
-        if (value == 0) {
-            throw Error(NNI_ERR_INVALID_ARGUMENT, "mitk_tool: label value 0 is the unlabeled value");
-        }
-        const size_t n = voxel_count();
-        editor_->begin(group->GetBufferPointer(), n, value);
-        // the preview shows exactly the label's voxels
-        LabelPixel *p = preview_->GetBufferPointer();
-        const LabelPixel *g = group->GetBufferPointer();
-        for (size_t at = 0; at < n; ++at) {
-            p[at] = g[at] == value ? value : LabelPixel(0);
-        }
-        label_ = value;
-        can_undo_ = false;
-        last_changed_ = Region{};
+        check_grid(group, "the label group image");
+        seg_.activate(group->GetBufferPointer(), voxel_count(), value, preview_->GetBufferPointer());
+        preview_->Modified();
     }
 
     /// The active label (0 = none).
-    LabelPixel ActiveLabel() const noexcept { return label_; }
+    LabelPixel ActiveLabel() const noexcept { return seg_.active(); }
 
     /// A click at the physical (LPS) point `p`.
     Index3 AddPoint(const PointType &p, bool positive = true)
     {
-        require_label();
-        const Index3 ijk = nni::itk::add_world_point(session_, geometry_, p, positive);
-        prompted();
-        return ijk;
+        return touched(seg_.point(nni::itk::to_vec(p), positive));
     }
 
-    /// A 2D box drawn on a slice: opposite corners `a`, `b`, in-plane directions `u`, `v`.
+    /// A 2D box drawn on a slice (e.g. an mitk::PlanarRectangle): opposite corners `a`, `b`,
+    /// in-plane directions `u`, `v` (the plane geometry's axis vectors).
     nni::itk::VoxelBox AddBox(const PointType &a, const PointType &b, const VectorType &u, const VectorType &v,
                               bool positive = true)
     {
-        require_label();
-        const nni::itk::VoxelBox box = nni::itk::add_world_box(session_, geometry_, a, b, u, v, positive);
-        prompted();
-        return box;
+        return touched(seg_.box(nni::itk::to_vec(a), nni::itk::to_vec(b), nni::itk::to_vec(u),
+                                nni::itk::to_vec(v), positive));
     }
 
     /// A scribble (a brush stroke, points in drawing order) on the slice with normal `normal`;
@@ -135,20 +119,13 @@ public:
     nni::itk::LassoRegion AddScribble(const std::vector<PointType> &stroke, const VectorType &normal,
                                       double brush_radius = 1.0, bool positive = true)
     {
-        require_label();
-        nni::itk::LassoRegion r =
-            nni::itk::add_world_scribble(session_, geometry_, stroke, normal, brush_radius, positive);
-        prompted();
-        return r;
+        return touched(seg_.scribble(to_vecs(stroke), nni::itk::to_vec(normal), brush_radius, positive));
     }
 
     /// A closed lasso contour on a slice.
     nni::itk::LassoRegion AddLasso(const std::vector<PointType> &contour, bool positive = true)
     {
-        require_label();
-        nni::itk::LassoRegion r = nni::itk::add_world_lasso(session_, geometry_, contour, positive);
-        prompted();
-        return r;
+        return touched(seg_.lasso(to_vecs(contour), positive));
     }
 
     /// A scribble or lasso drawn by one of MITK's 2D tools into `mask` (an image on the
@@ -157,48 +134,21 @@ public:
     /// NNI_ERR_INVALID_ARGUMENT when nothing is drawn there.
     Region AddDrawnMask(const MaskImage *mask, bool lasso, bool positive = true, const Region &search = {})
     {
-        require_label();
-        if (mask == nullptr) {
-            throw Error(NNI_ERR_NULL_POINTER, "mitk_tool: the drawn mask is null");
-        }
-        if (!same_grid(mask, reference_.GetPointer())) {
-            throw Error(NNI_ERR_INVALID_ARGUMENT, "mitk_tool: the drawn mask is not on the reference image's grid");
-        }
-        const edit::DrawnRegion d =
-            edit::drawn_region(mask->GetBufferPointer(), voxel_count(), geometry_.dims(), search);
-        if (d.box.empty()) {
-            throw Error(NNI_ERR_INVALID_ARGUMENT, "mitk_tool: nothing is drawn in the mask");
-        }
-        if (lasso) {
-            session_.add_lasso_region(d.box.min, d.box.max, d.mask, positive);
-        } else {
-            session_.add_scribble_region(d.box.min, d.box.max, d.mask, positive);
-        }
-        prompted();
-        return d.box;
+        require_image();
+        check_grid(mask, "the drawn mask");
+        return touched(seg_.drawn(mask->GetBufferPointer(), voxel_count(), lasso, positive, search));
     }
 
-    /// Undoes the last prompt (one level, as the session); false when there is none since the
-    /// label was activated, reset or confirmed.
-    bool Undo()
-    {
-        require_label();
-        if (!can_undo_ || !session_.undo()) {
-            return false;
-        }
-        can_undo_ = false;
-        refresh();
-        return true;
-    }
+    /// Undoes the last prompt (one level); false when there is none since the label was
+    /// activated, reset or confirmed.
+    bool Undo() { return touched(seg_.undo()); }
 
     /// Drops the active label's prompts: the preview returns to the label as activated (or as
     /// last confirmed).
     void ResetInteractions()
     {
-        require_label();
-        editor_->reset();
-        can_undo_ = false;
-        refresh();
+        seg_.reset();
+        preview_->Modified();
     }
 
     /// Writes the preview into `group` as the active label: predicted voxels become the label
@@ -207,13 +157,12 @@ public:
     /// seeds further prompts. Returns the number of voxels changed.
     size_t ConfirmInto(LabelImage *group, const std::function<bool(LabelPixel)> &locked = nullptr)
     {
-        require_label();
-        check_group(group);
-        const size_t changed = editor_->commit(group->GetBufferPointer(), voxel_count(), label_, locked);
+        require_image();
+        check_grid(group, "the label group image");
+        const size_t changed = seg_.commit(group->GetBufferPointer(), voxel_count(), locked);
         if (changed > 0) {
             group->Modified();
         }
-        can_undo_ = false;
         return changed;
     }
 
@@ -222,61 +171,52 @@ public:
     const LabelImage *GetPreview() const noexcept { return preview_.GetPointer(); }
 
     /// The region (buffer indices) the last prompt, undo or reset refreshed in the preview.
-    Region LastChangedRegion() const noexcept { return last_changed_; }
+    Region LastChangedRegion() const noexcept { return seg_.last_changed(); }
 
     /// The geometry the prompts are mapped with.
-    const nni::itk::Geometry &GetGeometry() const noexcept { return geometry_; }
+    const nni::itk::Geometry &GetGeometry() const noexcept { return seg_.geometry(); }
 
     /// The session, for settings (AutoZoom, progress callback, cancel).
-    Session &GetSession() noexcept { return session_; }
+    Session &GetSession() noexcept { return seg_.session(); }
 
 private:
-    size_t voxel_count() const noexcept { return geometry_.voxel_count(); }
+    size_t voxel_count() const noexcept { return seg_.geometry().voxel_count(); }
     void require_image() const
     {
-        if (!editor_) {
+        if (!preview_) {
             throw Error(NNI_ERR_NO_IMAGE, "mitk_tool: set the reference image first");
         }
     }
-    void require_label() const
+    void check_grid(const ::itk::ImageBase<3> *image, const char *what) const
     {
-        require_image();
-        if (label_ == 0) {
-            throw Error(NNI_ERR_INVALID_ARGUMENT, "mitk_tool: activate a label first");
+        if (image == nullptr) {
+            throw Error(NNI_ERR_NULL_POINTER, std::string("mitk_tool: ") + what + " is null");
         }
-    }
-    void check_group(const LabelImage *group) const
-    {
-        if (group == nullptr) {
-            throw Error(NNI_ERR_NULL_POINTER, "mitk_tool: the label group image is null");
-        }
-        if (!same_grid(group, reference_.GetPointer())) {
+        if (!same_grid(image, preview_.GetPointer())) {
             throw Error(NNI_ERR_INVALID_ARGUMENT,
-                        "mitk_tool: the label group image is not on the reference image's grid");
+                        std::string("mitk_tool: ") + what + " is not on the reference image's grid");
         }
     }
-    void prompted()
+    /// Marks the preview modified after a call that refreshed it; passes the result through.
+    template <class R> R touched(R result)
     {
-        can_undo_ = true;
-        refresh();
-    }
-    void refresh()
-    {
-        last_changed_ = editor_->sync();
-        editor_->write_preview(preview_->GetBufferPointer(), voxel_count(), label_, last_changed_);
-        if (!last_changed_.empty()) {
+        if (!seg_.last_changed().empty()) {
             preview_->Modified();
         }
+        return result;
+    }
+    static std::vector<Vec3> to_vecs(const std::vector<PointType> &points)
+    {
+        std::vector<Vec3> v;
+        v.reserve(points.size());
+        for (const PointType &p : points) {
+            v.push_back(nni::itk::to_vec(p));
+        }
+        return v;
     }
 
-    Session session_;
-    nni::itk::Geometry geometry_;
-    LabelImage::Pointer reference_;
+    edit::Segmenter<LabelPixel> seg_;
     LabelImage::Pointer preview_;
-    std::unique_ptr<edit::ObjectEditor> editor_;
-    LabelPixel label_ = 0;
-    bool can_undo_ = false;
-    Region last_changed_{};
 };
 
 } // namespace mitk_tool
