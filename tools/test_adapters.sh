@@ -34,7 +34,6 @@ for pkg in libinsighttoolkit5-dev libvtk9-dev; do
 done
 
 for project in "${PROJECTS[@]}"; do
-    [ -f "$project/CMakeLists.txt" ] || continue
     build="$BUILD_ROOT/${project%%/*}"
     echo "--- $project"
     cmake -S "$project" -B "$build" \
