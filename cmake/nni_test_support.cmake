@@ -47,3 +47,23 @@ function(nni_viewer_test name source)
     add_test(NAME ${name} COMMAND ${name})
     set_tests_properties(${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${NNI_TEST_ENV}")
 endfunction()
+
+# nni_header_standalone(name header [SYSTEM_INCLUDES dirs...]): a ctest that compiles `header`
+# on its own (C++17, -fsyntax-only) with the binding's strict warnings as errors; toolkit
+# include directories given as SYSTEM_INCLUDES are searched as system headers (/usr/include and
+# generator expressions are skipped).
+function(nni_header_standalone name header)
+    cmake_parse_arguments(ARG "" "" "SYSTEM_INCLUDES" ${ARGN})
+    set(flags)
+    foreach(dir ${ARG_SYSTEM_INCLUDES})
+        string(REGEX REPLACE "^\\$<BUILD_INTERFACE:(.*)>$" "\\1" dir "${dir}")
+        if(dir STREQUAL "/usr/include" OR dir MATCHES "^\\$<")
+            continue()
+        endif()
+        list(APPEND flags -isystem "${dir}")
+    endforeach()
+    add_test(NAME ${name}
+        COMMAND "${CMAKE_CXX_COMPILER}" -std=c++17 -fsyntax-only -x c++ -Wall -Wextra -Wpedantic -Werror
+                -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast -Wundef -Wcast-qual
+                ${flags} -I "${NNI_CPP_INCLUDE_DIR}" -I "${NNI_INCLUDE_DIR}" "${header}")
+endfunction()

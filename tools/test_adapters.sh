@@ -33,6 +33,7 @@ for pkg in libinsighttoolkit5-dev libvtk9-dev; do
     fi
 done
 
+mkdir -p "$BUILD_ROOT"
 for project in "${PROJECTS[@]}"; do
     build="$BUILD_ROOT/${project%%/*}"
     echo "--- $project"
