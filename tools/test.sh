@@ -33,6 +33,10 @@ step "geometry adapters, MITK and Slicer module engines against Debian's ITK and
 tools/setup_adapters.sh
 tools/test_adapters.sh
 
+step "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)"
+tools/setup_slicer_sdk.sh
+tools/test_slicer_sdk.sh
+
 step "MITK's own geometry readings (mitk-python) against mitk_module/test/data"
 mitk_status=0
 tools/setup_mitk.sh || mitk_status=$?

@@ -164,7 +164,10 @@ public:
             std::fill_n(static_cast<uint8_t *>(labelmap->GetScalarPointer()), voxel_count(), uint8_t(0));
         } else {
             check_grid(labelmap);
-            if (labelmap->GetScalarType() != VTK_UNSIGNED_CHAR || labelmap->GetNumberOfScalarComponents() != 1) {
+            // (the scalars' own type: vtkImageData::GetScalarType() is gone in VTK 9.6)
+            vtkDataArray *scalars = labelmap->GetPointData()->GetScalars();
+            if (scalars->GetDataType() != VTK_UNSIGNED_CHAR || scalars->GetNumberOfComponents() != 1 ||
+                static_cast<size_t>(scalars->GetNumberOfTuples()) != voxel_count()) {
                 throw Error(NNI_ERR_INVALID_ARGUMENT, "slicer: ApplyTo wants a one-component unsigned char labelmap");
             }
         }
