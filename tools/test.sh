@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: setup, formatting, lints, header drift, Rust unit and
-# integration tests, the C/C++ ABI tests (ctest, AddressSanitizer), the reference conformance
+# integration tests, the C/C++ ABI tests (ctest, AddressSanitizer), the viewer layers (adapters,
+# MITK and Slicer module engines against ITK/VTK, the Slicer logic against the Slicer SDK, the
+# ITK adapter against MITK's own geometry readings), the reference conformance
 # cases and the demo end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."

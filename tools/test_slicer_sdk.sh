@@ -13,6 +13,7 @@ LIB_DIR=${NNI_LIB_DIR:-target/debug}
 BUILD_DIR=${NNI_SLICER_SDK_BUILD_DIR:-build/slicer_sdk}
 case "$LIB_DIR" in /*) ;; *) LIB_DIR="$ROOT/$LIB_DIR" ;; esac
 
+mkdir -p "$(dirname "$BUILD_DIR")"
 cmake -S slicer_module/test/sdk -B "$BUILD_DIR" -DNNI_LIB_DIR="$LIB_DIR" >"$BUILD_DIR.configure.log" 2>&1 || {
     cat "$BUILD_DIR.configure.log" >&2
     exit 1

@@ -99,6 +99,28 @@ void CopyOverlap(vtkImageData* src, vtkImageData* dst)
   }
 }
 
+/// Writes `labelmap` (binary, with its IJK-to-world geometry) as the segment `segmentID` of
+/// `segmentationNode` (replacing it), in the node's own frame (its parent transform undone).
+void WriteToSegment(vtkOrientedImageData* labelmap, vtkMRMLSegmentationNode* segmentationNode, const std::string& segmentID)
+{
+  vtkNew<vtkMatrix4x4> segmentationToWorld, worldToSegmentation, ijkToWorld, ijkToSegmentation;
+  if (!NodeToWorld(segmentationNode, segmentationToWorld))
+  {
+    throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "the segmentation has a non-linear transform; harden it first");
+  }
+  vtkMatrix4x4::Invert(segmentationToWorld, worldToSegmentation);
+  labelmap->GetImageToWorldMatrix(ijkToWorld);
+  vtkMatrix4x4::Multiply4x4(worldToSegmentation, ijkToWorld, ijkToSegmentation);
+  vtkNew<vtkOrientedImageData> inSegmentationFrame;
+  inSegmentationFrame->ShallowCopy(labelmap);
+  inSegmentationFrame->SetImageToWorldMatrix(ijkToSegmentation);
+  if (!vtkSlicerSegmentationsModuleLogic::SetBinaryLabelmapToSegment(inSegmentationFrame, segmentationNode, segmentID,
+                                                                      vtkSlicerSegmentationsModuleLogic::MODE_REPLACE))
+  {
+    throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "Slicer refused the labelmap for segment '" + segmentID + "'");
+  }
+}
+
 /// Runs `body`, turning an exception into `false`, the error text in `lastError` and a VTK
 /// error message; the engine leaves its state unchanged when it throws.
 template <class F>
@@ -361,29 +383,28 @@ bool vtkSlicerNNInteractiveLogic::ApplyToSegment()
     {
       throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "ApplyToSegment: the segmentation node is gone; set the segment again");
     }
-    vtkNew<vtkMatrix4x4> segmentationToWorld, worldToSegmentation, ijkToWorld, ijkToSegmentation;
-    if (!NodeToWorld(segmentationNode, segmentationToWorld))
-    {
-      throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "ApplyToSegment: the segmentation has a non-linear transform; harden it first");
-    }
-    // Write into a copy first, so that a failure below leaves the segment and our state alone.
+    // Write into a copy first, so that a failure below leaves the segment node as it was.
     auto labelmap = vtkSmartPointer<vtkOrientedImageData>::New();
     labelmap->DeepCopy(this->Internal->SegmentOnGrid);
     segmenter.ApplyTo(labelmap);
-    // The segmentation node stores labelmaps in its own frame: IJK -> world -> segmentation.
-    vtkMatrix4x4::Invert(segmentationToWorld, worldToSegmentation);
-    this->Internal->Preview->GetImageToWorldMatrix(ijkToWorld);
-    vtkMatrix4x4::Multiply4x4(worldToSegmentation, ijkToWorld, ijkToSegmentation);
-    vtkNew<vtkOrientedImageData> inSegmentationFrame;
-    inSegmentationFrame->ShallowCopy(labelmap);
-    inSegmentationFrame->SetImageToWorldMatrix(ijkToSegmentation);
-    if (!vtkSlicerSegmentationsModuleLogic::SetBinaryLabelmapToSegment(inSegmentationFrame, segmentationNode,
-                                                                        this->Internal->SegmentID,
-                                                                        vtkSlicerSegmentationsModuleLogic::MODE_REPLACE))
-    {
-      throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "ApplyToSegment: Slicer refused the labelmap");
-    }
+    WriteToSegment(labelmap, segmentationNode, this->Internal->SegmentID);
     this->Internal->SegmentOnGrid = labelmap;
+  });
+}
+
+//----------------------------------------------------------------------------
+bool vtkSlicerNNInteractiveLogic::ShowPreviewIn(vtkMRMLSegmentationNode* previewNode, const char* segmentID)
+{
+  return Guarded(this->Internal->LastError, this, [&] {
+    if (!previewNode || !segmentID)
+    {
+      throw nni::Error(NNI_ERR_NULL_POINTER, "ShowPreviewIn: the preview node or segment ID is null");
+    }
+    if (!this->Internal->Preview)
+    {
+      throw nni::Error(NNI_ERR_NO_IMAGE, "ShowPreviewIn: set the volume first");
+    }
+    WriteToSegment(this->Internal->Preview, previewNode, segmentID);
   });
 }
 

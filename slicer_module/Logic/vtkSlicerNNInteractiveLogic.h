@@ -85,6 +85,10 @@ public:
   /// Writes the preview into the segment (replacing it); further prompts refine the result.
   bool ApplyToSegment();
 
+  /// Shows the preview as segment `segmentID` of `previewNode` (a helper segmentation the
+  /// widget displays; the segment must exist; its content is replaced).
+  bool ShowPreviewIn(vtkMRMLSegmentationNode* previewNode, const char* segmentID);
+
   /// AutoZoom on (default) or off.
   bool SetAutoZoom(bool on);
 

@@ -1,0 +1,247 @@
+// mitk::NNInteractiveNativeTool: see the header.
+#include "mitkNNInteractiveNativeTool.h"
+
+#include "nninteractive_mitk_segmenter.hpp"
+
+#include <mitkITKImageImport.h>
+#include <mitkImageCast.h>
+#include <mitkInteractionPositionEvent.h>
+#include <mitkMousePressEvent.h>
+#include <mitkLabelSetImage.h>
+#include <mitkPlanarRectangle.h>
+#include <mitkToolManager.h>
+
+#include <usGetModuleContext.h>
+#include <usModule.h>
+#include <usModuleContext.h>
+#include <usModuleResource.h>
+
+#include <cmath>
+#include <exception>
+
+namespace mitk
+{
+  MITK_TOOL_MACRO(MITKNNINTERACTIVENATIVE_EXPORT, NNInteractiveNativeTool, "nnInteractive (native) tool");
+}
+
+namespace
+{
+  using ReferenceImage = itk::Image<float, 3>;
+
+  nni::itk::PointType ToItk(const mitk::Point3D& p)
+  {
+    nni::itk::PointType q;
+    for (unsigned a = 0; a < 3; ++a)
+      q[a] = p[a];
+    return q;
+  }
+
+  nni::itk::VectorType ToItk(const mitk::Vector3D& v)
+  {
+    nni::itk::VectorType q;
+    for (unsigned a = 0; a < 3; ++a)
+      q[a] = v[a];
+    return q;
+  }
+}
+
+mitk::NNInteractiveNativeTool::NNInteractiveNativeTool()
+  : SegWithPreviewTool(false) // the preview is computed for the current time step only
+{
+  this->ResetsToEmptyPreviewOn();
+  this->KeepActiveAfterAcceptOn();
+}
+
+mitk::NNInteractiveNativeTool::~NNInteractiveNativeTool() = default;
+
+const char* mitk::NNInteractiveNativeTool::GetName() const
+{
+  return "nnInteractive (native)";
+}
+
+const char** mitk::NNInteractiveNativeTool::GetXPM() const
+{
+  return nullptr;
+}
+
+us::ModuleResource mitk::NNInteractiveNativeTool::GetIconResource() const
+{
+  return us::GetModuleContext()->GetModule()->GetResource("nnInteractiveNative.svg");
+}
+
+template <class F>
+bool mitk::NNInteractiveNativeTool::Guarded(F&& body)
+{
+  try
+  {
+    m_LastError.clear();
+    body();
+    return true;
+  }
+  catch (const std::exception& e)
+  {
+    m_LastError = e.what();
+    MITK_ERROR << "nnInteractive (native): " << m_LastError;
+    return false;
+  }
+}
+
+bool mitk::NNInteractiveNativeTool::LoadModel(const std::string& modelPath, const std::string& onnxRuntimePath)
+{
+  const bool ok = this->Guarded([&] {
+    nni::runtime_init(onnxRuntimePath.empty() ? nullptr : onnxRuntimePath.c_str());
+    m_Segmenter = std::make_unique<nni::mitk_tool::LabelSegmenter>(
+      nni::SessionOptions{modelPath, nni::Device::Auto, 0, true});
+    m_EngineLabel = 0;
+  });
+  if (ok)
+    this->InitiateToolByInput();
+  return ok;
+}
+
+bool mitk::NNInteractiveNativeTool::IsModelLoaded() const
+{
+  return m_Segmenter != nullptr;
+}
+
+void mitk::NNInteractiveNativeTool::InitiateToolByInput()
+{
+  Superclass::InitiateToolByInput();
+  const Image* input = this->GetSegmentationInput();
+  if (!m_Segmenter || input == nullptr)
+    return;
+  this->Guarded([&] {
+    auto timeStep = GetImageByTimePoint(input, RenderingManager::GetInstance()->GetTimeNavigationController()->GetSelectedTimePoint());
+    ReferenceImage::Pointer image;
+    CastToItkImage(timeStep.GetPointer(), image);
+    m_Segmenter->SetReferenceImage(image.GetPointer());
+    m_EngineLabel = 0;
+  });
+}
+
+void mitk::NNInteractiveNativeTool::SyncActiveLabel()
+{
+  if (!m_Segmenter)
+    throw nni::Error(NNI_ERR_MODEL, "load a model first");
+  const Label::PixelType label = this->GetUserDefinedActiveLabel();
+  if (label == m_EngineLabel && m_Segmenter->ActiveLabel() != 0)
+    return;
+  LabelSetImage* target = this->GetTargetSegmentation();
+  if (target == nullptr)
+    throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "no working segmentation");
+  const auto group = target->GetGroupIndexOfLabel(label);
+  auto groupImage = GetImageByTimePoint(target->GetGroupImage(group),
+    RenderingManager::GetInstance()->GetTimeNavigationController()->GetSelectedTimePoint());
+  nni::mitk_tool::LabelImage::Pointer labels;
+  CastToItkImage(groupImage.GetPointer(), labels);
+  m_Segmenter->ActivateLabel(labels.GetPointer(), label);
+  m_EngineLabel = label;
+}
+
+bool mitk::NNInteractiveNativeTool::AddPoint(const Point3D& worldPoint, bool positive)
+{
+  return this->Guarded([&] {
+    this->SyncActiveLabel();
+    m_Segmenter->AddPoint(ToItk(worldPoint), positive);
+    this->UpdatePreview();
+  });
+}
+
+bool mitk::NNInteractiveNativeTool::AddBox(const PlanarRectangle* box, bool positive)
+{
+  return this->Guarded([&] {
+    if (box == nullptr || box->GetNumberOfControlPoints() < 2 || box->GetPlaneGeometry() == nullptr)
+      throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "the box is not placed");
+    this->SyncActiveLabel();
+    const PlaneGeometry* plane = box->GetPlaneGeometry();
+    m_Segmenter->AddBox(ToItk(box->GetWorldControlPoint(0)), ToItk(box->GetWorldControlPoint(2)),
+                        ToItk(plane->GetAxisVector(0)), ToItk(plane->GetAxisVector(1)), positive);
+    this->UpdatePreview();
+  });
+}
+
+bool mitk::NNInteractiveNativeTool::AddDrawnMask(const Image* mask, const PlaneGeometry* slicePlane, bool lasso,
+                                                 bool positive)
+{
+  return this->Guarded([&] {
+    if (mask == nullptr || slicePlane == nullptr)
+      throw nni::Error(NNI_ERR_NULL_POINTER, "no mask or slice plane");
+    this->SyncActiveLabel();
+    // Only the slice drawn on is searched: the index axis most aligned with the plane's normal,
+    // at the plane's centre.
+    const nni::itk::Geometry& g = m_Segmenter->GetGeometry();
+    const Vector3D n = slicePlane->GetNormal();
+    const size_t axis = nni::geom::dominant_axis(g.world_normal_to_index({n[0], n[1], n[2]}));
+    const Point3D c = slicePlane->GetCenter();
+    const int64_t slice = nni::geom::round_half_up(g.world_to_continuous_index({c[0], c[1], c[2]})[axis]);
+    nni::Region search;
+    search.min = {0, 0, 0};
+    search.max = {static_cast<int64_t>(g.dims()[0]), static_cast<int64_t>(g.dims()[1]), static_cast<int64_t>(g.dims()[2])};
+    search.min[axis] = slice;
+    search.max[axis] = slice + 1;
+    nni::mitk_tool::MaskImage::Pointer drawn;
+    CastToItkImage(mask, drawn);
+    m_Segmenter->AddDrawnMask(drawn.GetPointer(), lasso, positive, search);
+    this->UpdatePreview();
+  });
+}
+
+bool mitk::NNInteractiveNativeTool::Undo()
+{
+  return this->Guarded([&] {
+    this->SyncActiveLabel();
+    if (!m_Segmenter->Undo())
+      throw nni::Error(NNI_ERR_NOTHING_TO_UNDO, "nothing to undo");
+    this->UpdatePreview();
+  });
+}
+
+bool mitk::NNInteractiveNativeTool::ResetInteractions()
+{
+  return this->Guarded([&] {
+    this->SyncActiveLabel();
+    m_Segmenter->ResetInteractions();
+    this->UpdatePreview();
+  });
+}
+
+bool mitk::NNInteractiveNativeTool::SetAutoZoom(bool on)
+{
+  return this->Guarded([&] {
+    if (!m_Segmenter)
+      throw nni::Error(NNI_ERR_MODEL, "load a model first");
+    m_Segmenter->GetSession().set_autozoom(on);
+  });
+}
+
+void mitk::NNInteractiveNativeTool::Notify(InteractionEvent* interactionEvent, bool isHandled)
+{
+  Superclass::Notify(interactionEvent, isHandled);
+  auto* press = dynamic_cast<MousePressEvent*>(interactionEvent);
+  if (isHandled || press == nullptr || press->GetEventButton() != InteractionEvent::LeftMouseButton || !m_Segmenter)
+    return;
+  const bool negative = (press->GetModifiers() & InteractionEvent::ShiftKey) != 0;
+  this->AddPoint(press->GetPositionInWorld(), !negative);
+}
+
+void mitk::NNInteractiveNativeTool::PreparePreviewToResultTransfer(const LabelMappingType& labelMapping)
+{
+  Superclass::PreparePreviewToResultTransfer(labelMapping);
+  m_EngineLabel = 0;
+}
+
+std::string mitk::NNInteractiveNativeTool::GetLastError() const
+{
+  return m_LastError;
+}
+
+void mitk::NNInteractiveNativeTool::DoUpdatePreview(const Image* /*inputAtTimeStep*/, const Image* /*oldSegAtTimeStep*/,
+                                                    LabelSetImage* previewImage, TimeStepType timeStep)
+{
+  if (!m_Segmenter || m_Segmenter->ActiveLabel() == 0 || previewImage == nullptr)
+    return;
+  // The engine's preview holds the active label's value; MITK transfers that label on confirm.
+  nni::mitk_tool::LabelImage::Pointer preview = const_cast<nni::mitk_tool::LabelImage*>(m_Segmenter->GetPreview());
+  Image::Pointer asMitk = ImportItkImage(preview);
+  previewImage->UpdateGroupImage(previewImage->GetGroupIndexOfLabel(m_Segmenter->ActiveLabel()), asMitk, timeStep);
+}
