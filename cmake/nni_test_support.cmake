@@ -1,7 +1,7 @@
 # Shared by the CMake test projects (tests/c, adapters/tests, mitk_module/test,
 # slicer_module/test): where the built library, headers, test model and ONNX Runtime are, an
-# imported `nninteractive` target, and nni_viewer_test(name source libs...) which builds a test
-# program and registers it with ctest in the right environment.
+# imported `nninteractive` target, AddressSanitizer flags, and nni_viewer_test(name source libs...)
+# which builds a test program (with ASan unless -DNNI_SANITIZE=OFF) and registers it with ctest.
 #
 # Cache variables (paths relative to the repository root are accepted):
 #   NNI_LIB_DIR NNI_INCLUDE_DIR NNI_CPP_INCLUDE_DIR NNI_TEST_MODEL NNI_ONNXRUNTIME
@@ -35,6 +35,11 @@ endif()
 
 set(NNI_TEST_ENV "NNI_ONNXRUNTIME_PATH=${NNI_ONNXRUNTIME};LD_LIBRARY_PATH=${NNI_LIB_DIR}")
 
+# AddressSanitizer (with LeakSanitizer) for the test programs: their flags and run options.
+set(NNI_ASAN_FLAGS -fsanitize=address -fno-omit-frame-pointer -g)
+set(NNI_ASAN_OPTIONS "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1")
+option(NNI_SANITIZE "Build the viewer-layer test programs with AddressSanitizer" ON)
+
 # nni_viewer_test(name source [libraries...]): a C++17 test program linked with the library.
 function(nni_viewer_test name source)
     add_executable(${name} ${source})
@@ -44,8 +49,14 @@ function(nni_viewer_test name source)
     target_compile_options(${name} PRIVATE -Wall -Wextra)
     target_compile_definitions(${name} PRIVATE
         NNI_TEST_MODEL="${NNI_TEST_MODEL}" NNI_ONNXRUNTIME="${NNI_ONNXRUNTIME}")
+    set(env "${NNI_TEST_ENV}")
+    if(NNI_SANITIZE)
+        target_compile_options(${name} PRIVATE ${NNI_ASAN_FLAGS})
+        target_link_options(${name} PRIVATE -fsanitize=address)
+        list(APPEND env "${NNI_ASAN_OPTIONS}")
+    endif()
     add_test(NAME ${name} COMMAND ${name})
-    set_tests_properties(${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${NNI_TEST_ENV}")
+    set_tests_properties(${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "${env}")
 endfunction()
 
 # nni_header_standalone(name header [SYSTEM_INCLUDES dirs...]): a ctest that compiles `header`
