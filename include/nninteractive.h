@@ -218,6 +218,14 @@ int32_t nni_session_add_lasso_region(struct nni_session *s, const int64_t *min_i
 // Thread safety: Serialised with other calls on the session; cancellable.
 int32_t nni_session_set_initial_mask(struct nni_session *s, const uint8_t *mask, size_t len, int32_t run_prediction);
 
+// Start from an initial segmentation given only over the box `[min_ijk, max_ijk)` (inside the
+// image): `mask` is that box's voxels, i fastest (`len` = box voxel count); the rest of the image
+// is 0. Same as `nni_session_set_initial_mask` with that image-shaped mask, without one: a viewer
+// passes just the box of an existing label. Undoable; the changed region is the old mask's box
+// and this box.
+// Thread safety: Serialised with other calls on the session; cancellable.
+int32_t nni_session_set_initial_mask_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, const uint8_t *mask, size_t len, int32_t run_prediction);
+
 // Drop all prompts and clear the mask (not undoable).
 // Thread safety: Serialised with other calls on the session.
 int32_t nni_session_reset(struct nni_session *s);

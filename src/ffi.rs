@@ -475,6 +475,14 @@ pub unsafe extern "C" fn nni_session_add_box(
     })
 }
 
+/// The box `[min_ijk, max_ijk)` (C arrays of 3, i/j/k) in engine axes.
+unsafe fn read_region(min_ijk: *const i64, max_ijk: *const i64) -> Result<BBox> {
+    Ok(BBox::new(
+        to_axes(read_ijk(min_ijk, "min_ijk")?),
+        to_axes(read_ijk(max_ijk, "max_ijk")?),
+    ))
+}
+
 unsafe fn add_mask(
     s: *mut nni_session,
     kind: MaskPrompt,
@@ -489,10 +497,7 @@ unsafe fn add_mask(
         let mask = bytes(mask, len, "mask")?;
         let region = match region {
             None => None,
-            Some((lo, hi)) => Some(BBox::new(
-                to_axes(read_ijk(lo, "min_ijk")?),
-                to_axes(read_ijk(hi, "max_ijk")?),
-            )),
+            Some((lo, hi)) => Some(read_region(lo, hi)?),
         };
         s.inner
             .lock()
@@ -606,6 +611,32 @@ pub unsafe extern "C" fn nni_session_set_initial_mask(
         s.inner
             .lock()
             .set_initial_mask(mask, run_prediction != 0)
+            .map(|_| ())
+    })
+}
+
+/// Start from an initial segmentation given only over the box `[min_ijk, max_ijk)` (inside the
+/// image): `mask` is that box's voxels, i fastest (`len` = box voxel count); the rest of the image
+/// is 0. Same as `nni_session_set_initial_mask` with that image-shaped mask, without one: a viewer
+/// passes just the box of an existing label. Undoable; the changed region is the old mask's box
+/// and this box.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_set_initial_mask_region(
+    s: *mut nni_session,
+    min_ijk: *const i64,
+    max_ijk: *const i64,
+    mask: *const u8,
+    len: usize,
+    run_prediction: i32,
+) -> i32 {
+    guard(|| {
+        let s = session_ref(s)?;
+        let mask = bytes(mask, len, "mask")?;
+        let region = read_region(min_ijk, max_ijk)?;
+        s.inner
+            .lock()
+            .set_initial_mask_region(mask, Some(region), run_prediction != 0)
             .map(|_| ())
     })
 }

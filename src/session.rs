@@ -359,24 +359,7 @@ impl Session {
         };
         self.require_kind(pkind)?;
         let shape = self.require_image()?;
-        let region = region.unwrap_or_else(|| BBox::of_shape(shape));
-        if region.is_empty() {
-            return Err(Error::InvalidArgument(format!(
-                "mask region {region:?} has an empty axis"
-            )));
-        }
-        if (0..3).any(|d| region.lo[d] < 0 || region.hi[d] > shape[d] as i64) {
-            return Err(Error::OutOfBounds(format!(
-                "mask region {region:?} exceeds the image {shape:?}"
-            )));
-        }
-        if mask.len() != region.voxels() {
-            return Err(Error::BufferSize(format!(
-                "mask has {} voxels, its region needs {}",
-                mask.len(),
-                region.voxels()
-            )));
-        }
+        let region = checked_mask_region(region, shape, mask.len())?;
         let (pos_ch, neg_ch) = self.meta.channels(pkind);
         let ch = if positive { pos_ch } else { neg_ch };
         let rs = region.shape();
@@ -419,19 +402,25 @@ impl Session {
     /// Start over from an initial segmentation: resets every prompt, writes `mask` as the current
     /// result and, if asked, refines it with a prediction over the whole object.
     pub fn set_initial_mask(&mut self, mask: &[u8], run_prediction: bool) -> Result<Option<BBox>> {
+        self.set_initial_mask_region(mask, None, run_prediction)
+    }
+
+    /// [`Session::set_initial_mask`] with the initial segmentation given only over `region`
+    /// (default: the whole image; C-ordered over it): voxels outside it are 0. The same result as
+    /// the image-shaped call with that mask pasted into zeros, without an image-sized buffer.
+    pub fn set_initial_mask_region(
+        &mut self,
+        mask: &[u8],
+        region: Option<BBox>,
+        run_prediction: bool,
+    ) -> Result<Option<BBox>> {
         if !self.meta.supports_initial_label {
             return Err(Error::Unsupported(
                 "this model does not accept an initial segmentation".into(),
             ));
         }
         let shape = self.require_image()?;
-        let n = shape[0] * shape[1] * shape[2];
-        if mask.len() != n {
-            return Err(Error::BufferSize(format!(
-                "initial mask has {} voxels, the image {n}",
-                mask.len()
-            )));
-        }
+        let region = checked_mask_region(region, shape, mask.len())?;
         self.atomic(|s| {
             let st = s.state.as_mut().expect("image checked");
             let log = st.undo.as_mut().expect("atomic starts a log");
@@ -440,21 +429,29 @@ impl Session {
                     c.clear(i, Some(&mut log.chunks));
                 }
             }
-            let old_box =
-                nonzero_bbox(&st.mask, shape, |v| v != 0).unwrap_or(BBox::new([0; 3], [0; 3]));
-            let mut data = vec![0u8; old_box.voxels()];
-            copy_region_out(&st.mask, shape, &old_box, &mut data);
+            let old_box = nonzero_bbox(&st.mask, shape, |v| v != 0);
+            let saved = old_box.unwrap_or(BBox::new([0; 3], [0; 3]));
+            let mut data = vec![0u8; saved.voxels()];
+            copy_region_out(&st.mask, shape, &saved, &mut data);
             log.mask.push(MaskRecord {
-                region: old_box,
+                region: saved,
                 data,
                 zero_rest: true,
             });
             st.intensity = 1.0;
-            st.mask.copy_from_slice(mask);
-            st.last_changed = Some(BBox::of_shape(shape));
+            if let Some(old) = old_box {
+                let zeros = vec![0u8; old.voxels()];
+                paste_region(&mut st.mask, shape, &old, &zeros);
+            }
+            paste_region(&mut st.mask, shape, &region, mask);
+            st.last_changed = Some(match old_box {
+                Some(old) => old.union(&region),
+                None => region,
+            });
             if run_prediction {
-                if let Some(b) = nonzero_bbox(mask, shape, |v| v != 0) {
-                    let q = planning::patch_for_roi(&b, s.meta.patch_size);
+                let rs = region.shape();
+                if let Some(b) = nonzero_bbox(mask, rs, |v| v != 0) {
+                    let q = planning::patch_for_roi(&b.offset(region.lo), s.meta.patch_size);
                     s.queue.push(q);
                 }
                 s.predict(true)
@@ -932,4 +929,27 @@ impl Session {
         }
         Ok(hull.clip(shape))
     }
+}
+
+/// The box a region-given mask covers (default: the whole image), checked: non-empty, inside the
+/// image, and `len` voxels long.
+fn checked_mask_region(region: Option<BBox>, shape: Shape, len: usize) -> Result<BBox> {
+    let region = region.unwrap_or_else(|| BBox::of_shape(shape));
+    if region.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "mask region {region:?} has an empty axis"
+        )));
+    }
+    if (0..3).any(|d| region.lo[d] < 0 || region.hi[d] > shape[d] as i64) {
+        return Err(Error::OutOfBounds(format!(
+            "mask region {region:?} exceeds the image {shape:?}"
+        )));
+    }
+    if len != region.voxels() {
+        return Err(Error::BufferSize(format!(
+            "mask has {len} voxels, its region needs {}",
+            region.voxels()
+        )));
+    }
+    Ok(region)
 }

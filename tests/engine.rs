@@ -199,6 +199,67 @@ fn initial_mask_reset_and_refinement() {
 }
 
 #[test]
+fn initial_mask_region_matches_the_image_shaped_call() {
+    let ph = phantom();
+    let full = ph.object_mask(1);
+    let b = BBox::new([9, 39, 39], [24, 53, 53]); // sphere B's box, engine axes
+    let sh = b.shape();
+    let mut part = vec![0u8; b.voxels()];
+    for a in 0..sh[0] {
+        for c in 0..sh[1] {
+            for d in 0..sh[2] {
+                let g = linear(ph.shape, a + 9, c + 39, d + 39);
+                part[(a * sh[1] + c) * sh[2] + d] = full[g];
+            }
+        }
+    }
+    assert_eq!(
+        part.iter().map(|&v| v as usize).sum::<usize>(),
+        full.iter().map(|&v| v as usize).sum::<usize>()
+    );
+    for run_prediction in [false, true] {
+        let mut by_image = with_image(&ph);
+        let mut by_region = with_image(&ph);
+        // an earlier prompt: its mask must be cleared by both calls
+        by_image.add_point([16.0, 16.0, 16.0], true, true).unwrap();
+        by_region.add_point([16.0, 16.0, 16.0], true, true).unwrap();
+        let before = by_region.mask().unwrap().to_vec();
+        by_image.set_initial_mask(&full, run_prediction).unwrap();
+        by_region
+            .set_initial_mask_region(&part, Some(b), run_prediction)
+            .unwrap();
+        assert_eq!(
+            by_region.mask().unwrap(),
+            by_image.mask().unwrap(),
+            "run_prediction {run_prediction}"
+        );
+        if !run_prediction {
+            assert_eq!(by_region.mask().unwrap(), &full[..]);
+            // the changed region covers the old object (sphere A) and the new box, not the image
+            let changed = by_region.last_changed().expect("changed");
+            assert!(changed.voxels() < full.len());
+            assert_eq!(changed.union(&b), changed);
+        }
+        assert!(by_region.undo().unwrap());
+        assert_eq!(by_region.mask().unwrap(), &before[..]);
+    }
+    // bad regions change nothing
+    let mut s = with_image(&ph);
+    s.set_initial_mask_region(&part, Some(b), false).unwrap();
+    let kept = s.mask().unwrap().to_vec();
+    let outside = BBox::new([60, 39, 39], [75, 53, 53]);
+    assert!(matches!(
+        s.set_initial_mask_region(&part, Some(outside), false),
+        Err(Error::OutOfBounds(_))
+    ));
+    assert!(matches!(
+        s.set_initial_mask_region(&part[1..], Some(b), false),
+        Err(Error::BufferSize(_))
+    ));
+    assert_eq!(s.mask().unwrap(), &kept[..]);
+}
+
+#[test]
 fn failures_leave_the_session_unchanged() {
     let ph = phantom();
     let mut s = with_image(&ph);

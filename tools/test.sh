@@ -31,6 +31,9 @@ export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 step "C and C++ ABI tests (ctest, ASan)"
 tools/test_c.sh
 
+step "Python binding (unittest)"
+.venv/bin/python -m unittest discover -s bindings/python/tests
+
 step "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)"
 tools/setup_adapters.sh
 tools/test_adapters.sh

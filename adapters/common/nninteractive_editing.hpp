@@ -15,7 +15,8 @@
 //
 // Buffers are image-shaped (i fastest) in the session's index order. Work is region-sized:
 // sync() copies only the changed box; commit() visits only the boxes the session wrote plus
-// the box of the seed, never the whole volume (begin() reads the label image once).
+// the box of the seed, never the whole volume (begin() reads the label image once and passes
+// the session only the object's box).
 #ifndef NNINTERACTIVE_EDITING_HPP
 #define NNINTERACTIVE_EDITING_HPP
 
@@ -169,11 +170,9 @@ public:
     template <class L> void begin(const L *labels, size_t n, L value)
     {
         check_size(n, labels != nullptr);
-        std::vector<uint8_t> full(voxel_count(), 0);
         BoxBuilder bb(dims_);
-        for (size_t at = 0; at < full.size(); ++at) {
+        for (size_t at = 0; at < voxel_count(); ++at) {
             if (labels[at] == value) {
-                full[at] = 1;
                 bb.add(at);
             }
         }
@@ -182,10 +181,11 @@ public:
             begin();
             return;
         }
-        s_.set_initial_mask(full, false); // throws, changing nothing, on failure
+        std::vector<uint8_t> seed(box.voxel_count(), 0);
+        for_each_voxel(dims_, box, [&](size_t at, size_t local) { seed[local] = labels[at] == value ? 1 : 0; });
+        s_.set_initial_mask_region(box.min, box.max, seed, false); // throws, changing nothing
         seed_box_ = box;
-        seed_.assign(box.voxel_count(), 0);
-        for_each_voxel(dims_, seed_box_, [&](size_t at, size_t local) { seed_[local] = full[at]; });
+        seed_ = std::move(seed);
         touched_ = seed_box_;
         pending_ = Region{};
         active_ = true;
@@ -199,9 +199,7 @@ public:
         if (empty(seed_box_)) {
             s_.reset();
         } else {
-            std::vector<uint8_t> full(voxel_count(), 0);
-            for_each_voxel(dims_, seed_box_, [&](size_t at, size_t local) { full[at] = seed_[local]; });
-            s_.set_initial_mask(full, false);
+            s_.set_initial_mask_region(seed_box_.min, seed_box_.max, seed_, false);
         }
         pending_ = unite(touched_, seed_box_);
     }

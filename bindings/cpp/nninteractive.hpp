@@ -490,6 +490,24 @@ public:
                          run_prediction);
     }
 
+    /// Starts from an initial segmentation given only over the box [min_ijk, max_ijk) (inside
+    /// the image; `mask` i fastest, `len` = box voxel count); the rest of the image is 0. No
+    /// image-sized buffer: pass just the box of an existing label.
+    void set_initial_mask_region(const Index3 &min_ijk, const Index3 &max_ijk, const uint8_t *mask,
+                                 size_t len, bool run_prediction = true)
+    {
+        finish(nni_session_set_initial_mask_region(handle_, min_ijk.data(), max_ijk.data(), mask,
+                                                   len, run_prediction));
+    }
+
+    /// set_initial_mask_region() from a vector over the box.
+    void set_initial_mask_region(const Index3 &min_ijk, const Index3 &max_ijk,
+                                 const std::vector<uint8_t> &mask, bool run_prediction = true)
+    {
+        set_initial_mask_region(min_ijk, max_ijk, detail::nonnull(mask.data(), mask.size()),
+                                mask.size(), run_prediction);
+    }
+
     /// Drops all prompts and clears the mask (not undoable).
     void reset() { finish(nni_session_reset(handle_)); }
 

@@ -592,6 +592,36 @@ static void test_main_workflow(const int16_t *img)
     EXPECT_OK(nni_session_get_changed_region(s, lo, hi));
     CHECK(lo[0] <= 3 && lo[1] <= 40 && lo[2] <= 5 && hi[0] == NI && hi[1] == NJ && hi[2] == NK,
           "changed region after set_initial_mask covers the given mask");
+    /* ... and given over just the block's box (plus the lone corner voxel as a second call):
+       the same mask, and a changed region of the old and new boxes only */
+    {
+        const int64_t blo[3] = {3, 40, 5}, bhi[3] = {30, 50, 12};
+        static uint8_t block[27 * 10 * 7];
+        memset(block, 1, sizeof block);
+        EXPECT_OK(nni_session_set_initial_mask_region(s, blo, bhi, block, sizeof block, 0));
+        EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+        initial[idx(NI - 1, NJ - 1, NK - 1)] = 0;
+        CHECK(memcmp(mask, initial, NVOX) == 0, "set_initial_mask_region sets the mask exactly, "
+                                                "zero outside its box");
+        EXPECT_OK(nni_session_get_changed_region(s, lo, hi));
+        CHECK(lo[0] == 3 && lo[1] == 40 && lo[2] == 5 && hi[0] == NI && hi[1] == NJ && hi[2] == NK,
+              "changed region after set_initial_mask_region: the old mask's box and the new box");
+        EXPECT_OK(nni_session_undo(s));
+        initial[idx(NI - 1, NJ - 1, NK - 1)] = 1;
+        EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+        CHECK(memcmp(mask, initial, NVOX) == 0, "undo of set_initial_mask_region restores the mask");
+        const int64_t out_hi[3] = {30, 50, NK + 1};
+        EXPECT_ERR(nni_session_set_initial_mask_region(s, blo, out_hi, block, sizeof block, 0),
+                   NNI_ERR_OUT_OF_BOUNDS);
+        EXPECT_ERR(nni_session_set_initial_mask_region(s, blo, bhi, block, sizeof block - 1, 0),
+                   NNI_ERR_BUFFER_SIZE);
+        EXPECT_ERR(nni_session_set_initial_mask_region(s, NULL, bhi, block, sizeof block, 0),
+                   NNI_ERR_NULL_POINTER);
+        EXPECT_ERR(nni_session_set_initial_mask_region(s, blo, bhi, NULL, sizeof block, 0),
+                   NNI_ERR_NULL_POINTER);
+        EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+        CHECK(memcmp(mask, initial, NVOX) == 0, "failed set_initial_mask_region calls change nothing");
+    }
     EXPECT_OK(nni_session_reset(s));
     EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
     CHECK(count_nonzero(mask, NVOX) == 0, "reset clears the initial mask");

@@ -286,6 +286,10 @@ int main()
     EXPECT_ERROR(s.add_scribble(nullptr, NVOX), NNI_ERR_NULL_POINTER, "mask");
     EXPECT_ERROR(s.add_lasso(nullptr, NVOX), NNI_ERR_NULL_POINTER, "mask");
     EXPECT_ERROR(s.set_initial_mask(std::vector<uint8_t>(3)), NNI_ERR_BUFFER_SIZE, "");
+    EXPECT_ERROR(s.set_initial_mask_region({0, 0, 0}, {2, 2, 2}, std::vector<uint8_t>(7)), NNI_ERR_BUFFER_SIZE, "");
+    EXPECT_ERROR(s.set_initial_mask_region({0, 0, 0}, {NI + 1, 1, 1}, std::vector<uint8_t>(NI + 1)),
+                 NNI_ERR_OUT_OF_BOUNDS, "");
+    EXPECT_ERROR(s.set_initial_mask_region({0, 0, 0}, {2, 2, 2}, nullptr, 8), NNI_ERR_NULL_POINTER, "mask");
     EXPECT_ERROR(s.get_mask(nullptr, NVOX), NNI_ERR_NULL_POINTER, "out");
     {
         std::vector<uint8_t> buf(NVOX + 1);

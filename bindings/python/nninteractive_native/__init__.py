@@ -173,6 +173,7 @@ def _declare(lib):
         "nni_session_add_scribble_region": (c_int32, [c_void_p, I64P, I64P, U8P, c_size_t, c_int32, c_int32]),
         "nni_session_add_lasso_region": (c_int32, [c_void_p, I64P, I64P, U8P, c_size_t, c_int32, c_int32]),
         "nni_session_set_initial_mask": (c_int32, [c_void_p, U8P, c_size_t, c_int32]),
+        "nni_session_set_initial_mask_region": (c_int32, [c_void_p, I64P, I64P, U8P, c_size_t, c_int32]),
         "nni_session_reset": (c_int32, [c_void_p]),
         "nni_session_undo": (c_int32, [c_void_p]),
         "nni_session_get_mask": (c_int32, [c_void_p, U8P, c_size_t]),
@@ -407,10 +408,24 @@ class Session:
         """Lasso (filled contour); see :meth:`add_scribble`."""
         self._add_mask("lasso", mask, positive, run_prediction, offset)
 
-    def set_initial_mask(self, mask, run_prediction=False):
-        """Start from an initial segmentation (image-shaped); resets all prompts."""
-        m = _mask_buffer(mask, self._need_image(), "mask")
-        self._call("nni_session_set_initial_mask", _u8p(m), m.size, int(bool(run_prediction)))
+    def set_initial_mask(self, mask, run_prediction=False, offset=None):
+        """Start from an initial segmentation; resets all prompts. ``mask`` is image-shaped, or a
+        sub-block placed at ``offset`` as for :meth:`add_scribble` (the rest of the image is 0)."""
+        if offset is None:
+            m = _mask_buffer(mask, self._need_image(), "mask")
+            self._call("nni_session_set_initial_mask", _u8p(m), m.size, int(bool(run_prediction)))
+            return
+        m = _mask_buffer(mask, None, "mask")
+        lo = [int(x) for x in offset]
+        hi = [a + s for a, s in zip(lo, m.shape)]
+        self._call(
+            "nni_session_set_initial_mask_region",
+            _ijk(lo, "offset"),
+            _ijk(hi, "offset + shape"),
+            _u8p(m),
+            m.size,
+            int(bool(run_prediction)),
+        )
 
     set_initial_seg = set_initial_mask
 
