@@ -605,14 +605,7 @@ pub unsafe extern "C" fn nni_session_set_initial_mask(
     len: usize,
     run_prediction: i32,
 ) -> i32 {
-    guard(|| {
-        let s = session_ref(s)?;
-        let mask = bytes(mask, len, "mask")?;
-        s.inner
-            .lock()
-            .set_initial_mask(mask, run_prediction != 0)
-            .map(|_| ())
-    })
+    set_initial(s, None, mask, len, run_prediction)
 }
 
 /// Start from an initial segmentation given only over the box `[min_ijk, max_ijk)` (inside the
@@ -630,13 +623,27 @@ pub unsafe extern "C" fn nni_session_set_initial_mask_region(
     len: usize,
     run_prediction: i32,
 ) -> i32 {
+    set_initial(s, Some((min_ijk, max_ijk)), mask, len, run_prediction)
+}
+
+/// The two initial-mask calls: image-shaped (`region` None) or over a box.
+unsafe fn set_initial(
+    s: *mut nni_session,
+    region: Option<(*const i64, *const i64)>,
+    mask: *const u8,
+    len: usize,
+    run_prediction: i32,
+) -> i32 {
     guard(|| {
         let s = session_ref(s)?;
         let mask = bytes(mask, len, "mask")?;
-        let region = read_region(min_ijk, max_ijk)?;
+        let region = match region {
+            None => None,
+            Some((lo, hi)) => Some(read_region(lo, hi)?),
+        };
         s.inner
             .lock()
-            .set_initial_mask_region(mask, Some(region), run_prediction != 0)
+            .set_initial_mask_region(mask, region, run_prediction != 0)
             .map(|_| ())
     })
 }
