@@ -4,6 +4,8 @@
 #include <mitkNNInteractiveNativeTool.h>
 
 #include <QBoxLayout>
+#include <QButtonGroup>
+#include <QRadioButton>
 #include <QCheckBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -27,7 +29,20 @@ void QmitkNNInteractiveNativeToolGUI::InitializeUI(QBoxLayout* mainLayout)
   auto* load = new QPushButton(tr("Load model"), this);
   m_AutoZoom = new QCheckBox(tr("AutoZoom"), this);
   m_AutoZoom->setChecked(true);
-  auto* help = new QLabel(tr("Left click: positive point. Shift + left click: negative point."), this);
+  auto* modes = new QButtonGroup(this);
+  auto* modeRow = new QHBoxLayout;
+  const QStringList names{tr("Point"), tr("Box"), tr("Scribble"), tr("Lasso")};
+  for (int m = 0; m < names.size(); ++m)
+  {
+    auto* button = new QRadioButton(names[m], this);
+    button->setChecked(m == 0);
+    modes->addButton(button, m);
+    modeRow->addWidget(button);
+  }
+  auto* negative = new QCheckBox(tr("Negative (remove)"), this);
+  auto* help = new QLabel(tr("Click for a point; drag for a box, scribble or lasso on any 2D view. "
+                             "Shift inverts positive/negative for one prompt."), this);
+  help->setWordWrap(true);
   auto* undo = new QPushButton(tr("Undo"), this);
   auto* reset = new QPushButton(tr("Reset"), this);
   m_Status = new QLabel(this);
@@ -36,6 +51,8 @@ void QmitkNNInteractiveNativeToolGUI::InitializeUI(QBoxLayout* mainLayout)
   mainLayout->addWidget(m_ModelPath);
   mainLayout->addWidget(m_OnnxRuntimePath);
   mainLayout->addWidget(load);
+  mainLayout->addLayout(modeRow);
+  mainLayout->addWidget(negative);
   mainLayout->addWidget(m_AutoZoom);
   mainLayout->addWidget(help);
   auto* row = new QHBoxLayout;
@@ -48,6 +65,8 @@ void QmitkNNInteractiveNativeToolGUI::InitializeUI(QBoxLayout* mainLayout)
   connect(undo, &QPushButton::clicked, this, &QmitkNNInteractiveNativeToolGUI::OnUndo);
   connect(reset, &QPushButton::clicked, this, &QmitkNNInteractiveNativeToolGUI::OnReset);
   connect(m_AutoZoom, &QCheckBox::toggled, this, &QmitkNNInteractiveNativeToolGUI::OnAutoZoom);
+  connect(modes, &QButtonGroup::idClicked, this, &QmitkNNInteractiveNativeToolGUI::OnMode);
+  connect(negative, &QCheckBox::toggled, this, &QmitkNNInteractiveNativeToolGUI::OnNegative);
 
   Superclass::InitializeUI(mainLayout); // the confirm button and preview options
 }
@@ -82,4 +101,16 @@ void QmitkNNInteractiveNativeToolGUI::OnAutoZoom(bool on)
 {
   auto* tool = this->GetConnectedToolAs<mitk::NNInteractiveNativeTool>();
   this->Show(tool && tool->SetAutoZoom(on), tr("AutoZoom"));
+}
+
+void QmitkNNInteractiveNativeToolGUI::OnMode(int mode)
+{
+  if (auto* tool = this->GetConnectedToolAs<mitk::NNInteractiveNativeTool>())
+    tool->SetMode(static_cast<mitk::NNInteractiveNativeTool::Mode>(mode));
+}
+
+void QmitkNNInteractiveNativeToolGUI::OnNegative(bool negative)
+{
+  if (auto* tool = this->GetConnectedToolAs<mitk::NNInteractiveNativeTool>())
+    tool->SetPositive(!negative);
 }

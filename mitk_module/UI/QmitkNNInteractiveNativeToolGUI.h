@@ -1,6 +1,6 @@
 // QmitkNNInteractiveNativeToolGUI: the tool's panel in MITK's segmentation view (found by the
-// tool manager by name: "Qmitk" + tool class + "GUI"). Model and ONNX Runtime paths, AutoZoom,
-// Undo and Reset; confirm and preview handling come from QmitkSegWithPreviewToolGUIBase.
+// tool manager by name: "Qmitk" + tool class + "GUI"). Model and ONNX Runtime paths, the prompt
+// mode (point, box, scribble, lasso), positive/negative, AutoZoom, Undo and Reset; confirm and preview handling come from QmitkSegWithPreviewToolGUIBase.
 #ifndef QmitkNNInteractiveNativeToolGUI_h
 #define QmitkNNInteractiveNativeToolGUI_h
 
@@ -31,6 +31,8 @@ protected slots:
   void OnUndo();
   void OnReset();
   void OnAutoZoom(bool on);
+  void OnMode(int mode);
+  void OnNegative(bool negative);
 
 private:
   void Show(bool ok, const QString& what);

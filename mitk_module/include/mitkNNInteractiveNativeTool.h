@@ -1,6 +1,6 @@
 // mitk::NNInteractiveNativeTool: nnInteractive as a native MITK segmentation tool. Prompts
-// (points, boxes drawn as planar rectangles, scribbles and lassos painted by MITK's 2D tools),
-// positive or negative, refine the active label of the working multi-label segmentation; the
+// (clicks, and drags drawn as boxes, scribbles or lassos in any 2D render window, or planar
+// rectangles and masks painted by MITK's 2D tools), positive or negative, refine the active label of the working multi-label segmentation; the
 // prediction is shown as the tool's preview (mitk::SegWithPreviewTool) until confirmed, which
 // MITK's preview transfer writes into the label, regarding label locks.
 //
@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace us
 {
@@ -50,6 +51,22 @@ namespace mitk
     bool LoadModel(const std::string& modelPath, const std::string& onnxRuntimePath = "");
     bool IsModelLoaded() const;
 
+    /// What a left-button gesture in a 2D render window gives: a click a point; a drag a box
+    /// (its two corners on the window's plane), a scribble (the dragged path) or a lasso (the
+    /// dragged path, closed).
+    enum class Mode
+    {
+      Point,
+      Box,
+      Scribble,
+      Lasso
+    };
+    void SetMode(Mode mode);
+    Mode GetMode() const;
+    /// Positive (adds) or negative (removes) prompts; Shift inverts it for one gesture.
+    void SetPositive(bool positive);
+    bool GetPositive() const;
+
     /// Prompts on the active label; false (GetLastError()) when refused, nothing changed.
     bool AddPoint(const Point3D& worldPoint, bool positive);
     bool AddBox(const PlanarRectangle* box, bool positive);
@@ -70,7 +87,7 @@ namespace mitk
 
     /// The reference image (or ROI input) changed: set it into the session.
     void InitiateToolByInput() override;
-    /// Left clicks in a render window: a positive point, with Shift a negative one.
+    /// Left-button gestures in a 2D render window become prompts (see Mode).
     void Notify(InteractionEvent* interactionEvent, bool isHandled) override;
     /// Before MITK writes the preview into the segmentation: the engine re-reads the label
     /// from the segmentation at the next prompt.
@@ -85,7 +102,15 @@ namespace mitk
     template <class F>
     bool Guarded(F&& body);
 
+    /// Ends the gesture in progress as the prompt of the current mode.
+    void FinishGesture();
+
     std::unique_ptr<nni::mitk_tool::LabelSegmenter> m_Segmenter;
+    Mode m_Mode = Mode::Point;
+    bool m_Positive = true;
+    bool m_GesturePositive = true;
+    std::vector<Point3D> m_Gesture;                 // world points of the drag in progress
+    PlaneGeometry::ConstPointer m_GesturePlane;     // the render window's plane it is drawn on
     Label::PixelType m_EngineLabel = 0;
     std::string m_LastError;
   };

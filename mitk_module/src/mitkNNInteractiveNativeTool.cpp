@@ -6,7 +6,9 @@
 #include <mitkITKImageImport.h>
 #include <mitkImageCast.h>
 #include <mitkInteractionPositionEvent.h>
+#include <mitkMouseMoveEvent.h>
 #include <mitkMousePressEvent.h>
+#include <mitkMouseReleaseEvent.h>
 #include <mitkLabelSetImage.h>
 #include <mitkPlanarRectangle.h>
 #include <mitkToolManager.h>
@@ -214,14 +216,92 @@ bool mitk::NNInteractiveNativeTool::SetAutoZoom(bool on)
   });
 }
 
+void mitk::NNInteractiveNativeTool::SetMode(Mode mode)
+{
+  m_Mode = mode;
+  m_Gesture.clear();
+}
+
+mitk::NNInteractiveNativeTool::Mode mitk::NNInteractiveNativeTool::GetMode() const
+{
+  return m_Mode;
+}
+
+void mitk::NNInteractiveNativeTool::SetPositive(bool positive)
+{
+  m_Positive = positive;
+}
+
+bool mitk::NNInteractiveNativeTool::GetPositive() const
+{
+  return m_Positive;
+}
+
 void mitk::NNInteractiveNativeTool::Notify(InteractionEvent* interactionEvent, bool isHandled)
 {
   Superclass::Notify(interactionEvent, isHandled);
-  auto* press = dynamic_cast<MousePressEvent*>(interactionEvent);
-  if (isHandled || press == nullptr || press->GetEventButton() != InteractionEvent::LeftMouseButton || !m_Segmenter)
+  if (isHandled || !m_Segmenter)
     return;
-  const bool negative = (press->GetModifiers() & InteractionEvent::ShiftKey) != 0;
-  this->AddPoint(press->GetPositionInWorld(), !negative);
+  if (auto* press = dynamic_cast<MousePressEvent*>(interactionEvent))
+  {
+    if (press->GetEventButton() != InteractionEvent::LeftMouseButton)
+      return;
+    const bool shift = (press->GetModifiers() & InteractionEvent::ShiftKey) != 0;
+    m_GesturePositive = shift ? !m_Positive : m_Positive;
+    if (m_Mode == Mode::Point)
+    {
+      this->AddPoint(press->GetPositionInWorld(), m_GesturePositive);
+      return;
+    }
+    m_Gesture.assign(1, press->GetPositionInWorld());
+    m_GesturePlane = press->GetSender()->GetCurrentWorldPlaneGeometry();
+  }
+  else if (auto* move = dynamic_cast<MouseMoveEvent*>(interactionEvent))
+  {
+    if (!m_Gesture.empty() && (move->GetButtonStates() & InteractionEvent::LeftMouseButton) != 0)
+      m_Gesture.push_back(move->GetPositionInWorld());
+  }
+  else if (auto* release = dynamic_cast<MouseReleaseEvent*>(interactionEvent))
+  {
+    if (!m_Gesture.empty() && release->GetEventButton() == InteractionEvent::LeftMouseButton)
+    {
+      m_Gesture.push_back(release->GetPositionInWorld());
+      this->FinishGesture();
+    }
+  }
+}
+
+void mitk::NNInteractiveNativeTool::FinishGesture()
+{
+  std::vector<nni::itk::PointType> path;
+  for (const Point3D& p : m_Gesture)
+    path.push_back(ToItk(p));
+  m_Gesture.clear();
+  const PlaneGeometry* plane = m_GesturePlane.GetPointer();
+  if (plane == nullptr || path.size() < 2)
+    return;
+  const bool positive = m_GesturePositive;
+  this->Guarded([&] {
+    this->SyncActiveLabel();
+    switch (m_Mode)
+    {
+      case Mode::Box:
+        m_Segmenter->AddBox(path.front(), path.back(), ToItk(plane->GetAxisVector(0)), ToItk(plane->GetAxisVector(1)),
+                            positive);
+        break;
+      case Mode::Scribble:
+        m_Segmenter->AddScribble(path, ToItk(plane->GetNormal()), 1.0, positive);
+        break;
+      case Mode::Lasso:
+        if (path.size() < 3)
+          throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "a lasso needs a drawn outline");
+        m_Segmenter->AddLasso(path, positive);
+        break;
+      case Mode::Point:
+        return;
+    }
+    this->UpdatePreview();
+  });
 }
 
 void mitk::NNInteractiveNativeTool::PreparePreviewToResultTransfer(const LabelMappingType& labelMapping)
@@ -240,8 +320,24 @@ void mitk::NNInteractiveNativeTool::DoUpdatePreview(const Image* /*inputAtTimeSt
 {
   if (!m_Segmenter || m_Segmenter->ActiveLabel() == 0 || previewImage == nullptr)
     return;
-  // The engine's preview holds the active label's value; MITK transfers that label on confirm.
+  // The engine's preview holds the working segmentation's label value; the preview
+  // segmentation may number that label differently (MITK maps it back on confirm).
+  const auto previewLabel = this->GetActiveLabelValueOfPreview();
+  const auto engineLabel = m_Segmenter->ActiveLabel();
   nni::mitk_tool::LabelImage::Pointer preview = const_cast<nni::mitk_tool::LabelImage*>(m_Segmenter->GetPreview());
+  if (previewLabel != engineLabel)
+  {
+    auto remapped = nni::mitk_tool::LabelImage::New();
+    remapped->CopyInformation(preview);
+    remapped->SetRegions(preview->GetBufferedRegion());
+    remapped->Allocate();
+    const auto n = preview->GetBufferedRegion().GetNumberOfPixels();
+    const auto* in = preview->GetBufferPointer();
+    auto* out = remapped->GetBufferPointer();
+    for (itk::SizeValueType at = 0; at < n; ++at)
+      out[at] = in[at] == engineLabel ? previewLabel : 0;
+    preview = remapped;
+  }
   Image::Pointer asMitk = ImportItkImage(preview);
-  previewImage->UpdateGroupImage(previewImage->GetGroupIndexOfLabel(m_Segmenter->ActiveLabel()), asMitk, timeStep);
+  previewImage->UpdateGroupImage(previewImage->GetGroupIndexOfLabel(previewLabel), asMitk, timeStep);
 }
