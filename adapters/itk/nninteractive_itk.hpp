@@ -45,6 +45,16 @@ using MaskImageType = ::itk::Image<unsigned char, 3>;
 
 inline Vec3 to_vec(const PointType &p) noexcept { return {p[0], p[1], p[2]}; }
 inline Vec3 to_vec(const VectorType &v) noexcept { return {v[0], v[1], v[2]}; }
+/// Physical points as plain world points.
+inline std::vector<Vec3> to_vecs(const std::vector<PointType> &points)
+{
+    std::vector<Vec3> v;
+    v.reserve(points.size());
+    for (const PointType &p : points) {
+        v.push_back(to_vec(p));
+    }
+    return v;
+}
 
 /// The geometry of `image`'s buffered region (session index 0 = its first voxel).
 inline Geometry geometry_of(const ::itk::ImageBase<3> *image)
@@ -138,21 +148,14 @@ inline VoxelBox add_world_box(Session &s, const Geometry &g, const PointType &a,
 /// A lasso polygon (physical points on one slice, any orientation) as a one-voxel-thick region.
 inline LassoRegion lasso_on_slice(const Geometry &g, const std::vector<PointType> &polygon)
 {
-    std::vector<Vec3> p;
-    p.reserve(polygon.size());
-    for (const PointType &q : polygon) {
-        p.push_back(to_vec(q));
-    }
-    return geom::lasso_on_slice(g, p);
+    return geom::lasso_on_slice(g, to_vecs(polygon));
 }
 
 /// Adds the lasso of lasso_on_slice() (nni_session_add_lasso_region).
 inline LassoRegion add_world_lasso(Session &s, const Geometry &g, const std::vector<PointType> &polygon,
                                    bool positive = true, bool run_prediction = true)
 {
-    LassoRegion r = lasso_on_slice(g, polygon);
-    s.add_lasso_region(r.box.min, r.box.max, r.mask, positive, run_prediction);
-    return r;
+    return geom::add_world_lasso(s, g, to_vecs(polygon), positive, run_prediction);
 }
 
 /// A scribble (physical points in drawing order) on the slice with physical normal `normal`,
@@ -160,12 +163,7 @@ inline LassoRegion add_world_lasso(Session &s, const Geometry &g, const std::vec
 inline LassoRegion scribble_on_slice(const Geometry &g, const std::vector<PointType> &stroke,
                                      const VectorType &normal, double brush_radius = 0.0)
 {
-    std::vector<Vec3> p;
-    p.reserve(stroke.size());
-    for (const PointType &q : stroke) {
-        p.push_back(to_vec(q));
-    }
-    return geom::scribble_on_slice(g, p, to_vec(normal), brush_radius);
+    return geom::scribble_on_slice(g, to_vecs(stroke), to_vec(normal), brush_radius);
 }
 
 /// Adds the scribble of scribble_on_slice() (nni_session_add_scribble_region).
@@ -173,9 +171,7 @@ inline LassoRegion add_world_scribble(Session &s, const Geometry &g, const std::
                                       const VectorType &normal, double brush_radius = 0.0, bool positive = true,
                                       bool run_prediction = true)
 {
-    LassoRegion r = scribble_on_slice(g, stroke, normal, brush_radius);
-    s.add_scribble_region(r.box.min, r.box.max, r.mask, positive, run_prediction);
-    return r;
+    return geom::add_world_scribble(s, g, to_vecs(stroke), to_vec(normal), brush_radius, positive, run_prediction);
 }
 
 /// The session's mask (0/1) as an image with exactly `reference`'s geometry: CopyInformation

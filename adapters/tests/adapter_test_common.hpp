@@ -98,6 +98,16 @@ inline std::vector<Vec3> circle_on(const Slice &s, double r, int n = 32)
     return p;
 }
 
+/// Voxels marked in a rasterised lasso or scribble mask.
+inline size_t count_marked(const std::vector<uint8_t> &mask)
+{
+    size_t n = 0;
+    for (uint8_t v : mask) {
+        n += v != 0 ? 1 : 0;
+    }
+    return n;
+}
+
 inline void report(const char *what, double d)
 {
     std::printf("  %-44s Dice %.4f\n", what, d);

@@ -163,10 +163,7 @@ int main()
             poly.push_back(to_point(p));
         }
         const nni::itk::LassoRegion lr = nni::itk::add_world_lasso(s, geo, poly);
-        size_t drawn = 0;
-        for (unsigned char v : lr.mask) {
-            drawn += v;
-        }
+        const size_t drawn = count_marked(lr.mask);
         std::printf("lasso region slice axis %d, %zu voxels drawn of %zu\n", lr.box.slice_axis, drawn,
                     lr.mask.size());
         NNI_CHECK(drawn > 5);
@@ -181,10 +178,7 @@ int main()
             stroke.push_back(to_point(g::add(sl3.centre, g::add(g::scale(sl3.u, t), g::scale(sl3.v, 0.1 * t * t)))));
         }
         const nni::itk::LassoRegion sr = nni::itk::add_world_scribble(s, geo, stroke, to_vector(sl3.n), 1.0);
-        size_t brushed = 0;
-        for (unsigned char v : sr.mask) {
-            brushed += v;
-        }
+        const size_t brushed = count_marked(sr.mask);
         std::printf("scribble region slice axis %d, %zu voxels brushed of %zu\n", sr.box.slice_axis, brushed,
                     sr.mask.size());
         NNI_CHECK(brushed > 5);

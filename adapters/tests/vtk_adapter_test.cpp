@@ -122,10 +122,7 @@ static void segment_all(const char *label, vtkImageData *image, vtkMatrix4x4 *ij
     s.reset();
     const nni::vtk::LassoRegion lr =
         nni::vtk::add_world_lasso(s, geo, circle_on(oblique_slice(centre, {-0.4, 1.0, 0.7}), 5.0));
-    size_t drawn = 0;
-    for (unsigned char v : lr.mask) {
-        drawn += v;
-    }
+    const size_t drawn = count_marked(lr.mask);
     std::printf("lasso region slice axis %d, %zu voxels drawn\n", lr.box.slice_axis, drawn);
     NNI_CHECK(drawn > 5);
     check_mask("world lasso on an oblique slice");
@@ -139,10 +136,7 @@ static void segment_all(const char *label, vtkImageData *image, vtkMatrix4x4 *ij
         stroke.push_back(g::add(sl3.centre, g::add(g::scale(sl3.u, t), g::scale(sl3.v, 0.1 * t * t))));
     }
     const nni::vtk::LassoRegion sr = nni::vtk::add_world_scribble(s, geo, stroke, sl3.n, 1.0);
-    size_t brushed = 0;
-    for (unsigned char v : sr.mask) {
-        brushed += v;
-    }
+    const size_t brushed = count_marked(sr.mask);
     std::printf("scribble region slice axis %d, %zu voxels brushed\n", sr.box.slice_axis, brushed);
     NNI_CHECK(brushed > 5);
     check_mask("world scribble on an oblique slice");

@@ -119,13 +119,13 @@ public:
     nni::itk::LassoRegion AddScribble(const std::vector<PointType> &stroke, const VectorType &normal,
                                       double brush_radius = 1.0, bool positive = true)
     {
-        return touched(seg_.scribble(to_vecs(stroke), nni::itk::to_vec(normal), brush_radius, positive));
+        return touched(seg_.scribble(nni::itk::to_vecs(stroke), nni::itk::to_vec(normal), brush_radius, positive));
     }
 
     /// A closed lasso contour on a slice.
     nni::itk::LassoRegion AddLasso(const std::vector<PointType> &contour, bool positive = true)
     {
-        return touched(seg_.lasso(to_vecs(contour), positive));
+        return touched(seg_.lasso(nni::itk::to_vecs(contour), positive));
     }
 
     /// A scribble or lasso drawn by one of MITK's 2D tools into `mask` (an image on the
@@ -204,15 +204,6 @@ private:
             preview_->Modified();
         }
         return result;
-    }
-    static std::vector<Vec3> to_vecs(const std::vector<PointType> &points)
-    {
-        std::vector<Vec3> v;
-        v.reserve(points.size());
-        for (const PointType &p : points) {
-            v.push_back(nni::itk::to_vec(p));
-        }
-        return v;
     }
 
     edit::Segmenter<LabelPixel> seg_;
