@@ -31,19 +31,13 @@
 namespace nni {
 namespace edit {
 
-/// True when `r` holds no voxel.
-inline bool empty(const Region &r) noexcept
-{
-    return r.max[0] <= r.min[0] || r.max[1] <= r.min[1] || r.max[2] <= r.min[2];
-}
-
 /// The smallest box holding both `a` and `b` (either may be empty).
 inline Region unite(const Region &a, const Region &b) noexcept
 {
-    if (empty(a)) {
+    if (a.empty()) {
         return b;
     }
-    if (empty(b)) {
+    if (b.empty()) {
         return a;
     }
     Region u;
@@ -57,7 +51,7 @@ inline Region unite(const Region &a, const Region &b) noexcept
 /// Calls `fn(offset_in_image, offset_in_region)` for every voxel of `r` (i fastest).
 template <class F> void for_each_voxel(const Dims3 &dims, const Region &r, F &&fn)
 {
-    if (empty(r)) {
+    if (r.empty()) {
         return;
     }
     const size_t nx = static_cast<size_t>(dims[0]), ny = static_cast<size_t>(dims[1]);
@@ -115,7 +109,7 @@ template <class M> DrawnRegion drawn_region(const M *mask, size_t n, const Dims3
     if (n != detail::dims_voxels(dims)) {
         throw Error(NNI_ERR_BUFFER_SIZE, "drawn_region: mask does not have the image's voxel count");
     }
-    if (empty(search)) {
+    if (search.empty()) {
         search.min = {0, 0, 0};
         search.max = {static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1]), static_cast<int64_t>(dims[2])};
     }
@@ -131,7 +125,7 @@ template <class M> DrawnRegion drawn_region(const M *mask, size_t n, const Dims3
         }
     });
     out.box = bb.box();
-    if (empty(out.box)) {
+    if (out.box.empty()) {
         return out;
     }
     out.mask.assign(out.box.voxel_count(), 0);
@@ -177,7 +171,7 @@ public:
             }
         }
         const Region box = bb.box();
-        if (empty(box)) {
+        if (box.empty()) {
             begin();
             return;
         }
@@ -196,7 +190,7 @@ public:
     void reset()
     {
         require_active();
-        if (empty(seed_box_)) {
+        if (seed_box_.empty()) {
             s_.reset();
         } else {
             s_.set_initial_mask_region(seed_box_.min, seed_box_.max, seed_, false);
@@ -221,7 +215,7 @@ public:
     template <class L> void write_preview(L *preview, size_t n, L value, const Region &r) const
     {
         check_size(n, preview != nullptr);
-        if (empty(r)) {
+        if (r.empty()) {
             return;
         }
         const std::vector<uint8_t> m = s_.get_mask_region(r);
@@ -238,7 +232,7 @@ public:
         require_active();
         check_size(n, labels != nullptr);
         const Region r = unite(touched_, seed_box_);
-        if (empty(r)) {
+        if (r.empty()) {
             return 0;
         }
         const std::vector<uint8_t> m = s_.get_mask_region(r);
