@@ -154,12 +154,9 @@ public:
         if (labelmap == nullptr) {
             throw Error(NNI_ERR_NULL_POINTER, "slicer: the segment labelmap is null");
         }
-        int ext[6], mine[6];
-        labelmap->GetExtent(ext);
-        preview_->GetExtent(mine);
         const bool unallocated = labelmap->GetPointData() == nullptr || labelmap->GetPointData()->GetScalars() == nullptr;
         if (unallocated) {
-            labelmap->SetExtent(mine);
+            labelmap->SetExtent(preview_->GetExtent());
             labelmap->AllocateScalars(VTK_UNSIGNED_CHAR, 1);
             std::fill_n(static_cast<uint8_t *>(labelmap->GetScalarPointer()), voxel_count(), uint8_t(0));
         } else {
