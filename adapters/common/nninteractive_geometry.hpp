@@ -160,19 +160,7 @@ public:
     /// The descriptor nni_session_set_image wants for `data` (voxel_count voxels of dtype).
     nni_image_desc describe(const void *data, int32_t dtype) const noexcept
     {
-        nni_image_desc d{};
-        d.data = data;
-        d.dtype = dtype;
-        d.voxel_count = voxel_count();
-        for (size_t a = 0; a < 3; ++a) {
-            d.dims[a] = dims_[a];
-            d.spacing[a] = spacing_[a];
-            d.origin[a] = origin_[a];
-        }
-        for (size_t a = 0; a < 9; ++a) {
-            d.direction[a] = direction_[a];
-        }
-        return d;
+        return image_desc(data, dtype, voxel_count(), dims_, spacing_, origin_, direction_);
     }
 
 private:

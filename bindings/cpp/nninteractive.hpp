@@ -239,6 +239,27 @@ inline void runtime_init(const char *path = nullptr) { detail::check(nni_runtime
 /// Load ONNX Runtime from `path`; see runtime_init(const char *).
 inline void runtime_init(const std::string &path) { runtime_init(path.c_str()); }
 
+/// The nni_image_desc for `voxel_count` voxels of `dtype` (NNI_DTYPE_*) at `data`, with the
+/// image's dims, spacing, origin and direction (row-major; column c = index axis c).
+inline nni_image_desc image_desc(const void *data, int32_t dtype, size_t voxel_count,
+                                 const Dims3 &dims, const Vec3 &spacing, const Vec3 &origin,
+                                 const Mat3 &direction) noexcept
+{
+    nni_image_desc d{};
+    d.data = data;
+    d.dtype = dtype;
+    d.voxel_count = voxel_count;
+    for (size_t a = 0; a < 3; ++a) {
+        d.dims[a] = dims[a];
+        d.spacing[a] = spacing[a];
+        d.origin[a] = origin[a];
+    }
+    for (size_t a = 0; a < 9; ++a) {
+        d.direction[a] = direction[a];
+    }
+    return d;
+}
+
 // ----------------------------------------------------------------------------------- sessions
 
 /// How to create a Session.
@@ -372,19 +393,8 @@ public:
         static_assert(is_voxel_type<T>::value,
                       "nni::Session::set_image: voxels must be uint8_t, int16_t, uint16_t, "
                       "int32_t, float or double");
-        nni_image_desc d{};
-        d.data = data;
-        d.dtype = detail::dtype_of<T>::value;
-        d.voxel_count = voxel_count;
-        for (size_t a = 0; a < 3; ++a) {
-            d.dims[a] = dims[a];
-            d.spacing[a] = spacing[a];
-            d.origin[a] = origin[a];
-        }
-        for (size_t a = 0; a < 9; ++a) {
-            d.direction[a] = direction[a];
-        }
-        set_image(d);
+        set_image(image_desc(data, detail::dtype_of<T>::value, voxel_count, dims, spacing, origin,
+                             direction));
     }
 
     /// Size of the current image along i, j, k; all zero before the first successful
