@@ -24,13 +24,6 @@
 #include <utility>
 #include <vector>
 
-#ifndef NNI_TEST_MODEL
-#error "define NNI_TEST_MODEL (path of blob-grow-p32.onnx)"
-#endif
-#ifndef NNI_ONNXRUNTIME
-#error "define NNI_ONNXRUNTIME (path of libonnxruntime.so)"
-#endif
-
 namespace {
 
 using namespace test_support;

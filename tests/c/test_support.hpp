@@ -9,6 +9,13 @@
 #include <string>
 #include <vector>
 
+#ifndef NNI_TEST_MODEL
+#error "define NNI_TEST_MODEL (path of blob-grow-p32.onnx)"
+#endif
+#ifndef NNI_ONNXRUNTIME
+#error "define NNI_ONNXRUNTIME (path of libonnxruntime.so)"
+#endif
+
 namespace test_support {
 
 inline int g_checks = 0;
