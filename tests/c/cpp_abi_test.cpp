@@ -112,15 +112,7 @@ int main()
     }
     nni_session *s = session.get();
 
-    nni_image_desc d{};
-    d.data = img.data();
-    d.dtype = NNI_DTYPE_FLOAT32;
-    d.voxel_count = NVOX;
-    d.dims[0] = NI;
-    d.dims[1] = NJ;
-    d.dims[2] = NK;
-    d.spacing[0] = d.spacing[1] = d.spacing[2] = 1.0;
-    d.direction[0] = d.direction[4] = d.direction[8] = 1.0;
+    const nni_image_desc d = grid_desc(img.data());
     EXPECT_OK(nni_session_set_image(s, &d));
 
     // One positive point on sphere A.

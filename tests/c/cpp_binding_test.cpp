@@ -411,15 +411,7 @@ int main()
         const std::vector<double> f64 = ph.as<double>();
         EXPECT_OK(t.set_image(f64.data(), f64.size(), kDims, {1.0, 1.0, 1.0}, {0.0, 0.0, 0.0},
                               nni::identity_direction));
-        nni_image_desc d{};
-        d.data = img.data();
-        d.dtype = NNI_DTYPE_FLOAT32;
-        d.voxel_count = NVOX;
-        d.dims[0] = NI;
-        d.dims[1] = NJ;
-        d.dims[2] = NK;
-        d.spacing[0] = d.spacing[1] = d.spacing[2] = 1.0;
-        d.direction[0] = d.direction[4] = d.direction[8] = 1.0;
+        nni_image_desc d = grid_desc(img.data());
         EXPECT_OK(t.set_image(d));
         EXPECT_OK(t.add_point(B.center()));
         CHECK(dice(t.get_mask(), ph.mask_b) >= 0.95, "set_image(nni_image_desc) works");

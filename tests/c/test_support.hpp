@@ -1,6 +1,8 @@
 // Shared by the C++ test programs: the check counter, the 64x56x48 test grid, spheres and Dice.
-// Header-only, included after <cstdio>, <string>, <vector>, <array> and <cstdint>.
+// Header-only.
 #pragma once
+
+#include "nninteractive.h"
 
 #include <array>
 #include <cstdint>
@@ -43,6 +45,22 @@ constexpr size_t NVOX = size_t(NI) * NJ * NK;
 
 /// Linear index of voxel (i, j, k), i fastest.
 constexpr size_t idx(int i, int j, int k) { return size_t(i) + size_t(NI) * (j + size_t(NJ) * k); }
+
+/// The raw C descriptor of float32 voxels on the test grid (unit spacing, origin 0, identity
+/// direction).
+inline nni_image_desc grid_desc(const float *data)
+{
+    nni_image_desc d{};
+    d.data = data;
+    d.dtype = NNI_DTYPE_FLOAT32;
+    d.voxel_count = NVOX;
+    d.dims[0] = NI;
+    d.dims[1] = NJ;
+    d.dims[2] = NK;
+    d.spacing[0] = d.spacing[1] = d.spacing[2] = 1.0;
+    d.direction[0] = d.direction[4] = d.direction[8] = 1.0;
+    return d;
+}
 
 /// A sphere in voxel coordinates.
 struct Sphere {
