@@ -263,13 +263,6 @@ public:
         return changed;
     }
 
-    /// The box commit() will visit: every region synced since begin(), and the seed's box.
-    Region touched() const noexcept { return unite(touched_, seed_box_); }
-    /// The box of the object's voxels at begin() or the last commit() (empty when none).
-    Region seed_box() const noexcept { return seed_box_; }
-    /// True after begin().
-    bool active() const noexcept { return active_; }
-
 private:
     size_t voxel_count() const noexcept { return detail::dims_voxels(dims_); }
     void check_size(size_t n, bool buffer_ok) const

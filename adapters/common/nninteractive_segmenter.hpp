@@ -184,8 +184,6 @@ public:
 
     /// The region the last prompt, undo or reset refreshed in the preview (buffer indices).
     Region last_changed() const noexcept { return last_changed_; }
-    /// The box commit() will visit.
-    Region touched() const { return editor_ ? editor_->touched() : Region{}; }
     /// The geometry prompts are mapped with.
     const geom::Geometry &geometry() const noexcept { return geometry_; }
 

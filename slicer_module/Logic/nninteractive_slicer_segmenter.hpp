@@ -80,9 +80,6 @@ public:
         seg_.attach(g);
         std::fill_n(static_cast<uint8_t *>(preview->GetScalarPointer()), g.voxel_count(), uint8_t(0));
         preview_ = preview;
-        auto m = vtkSmartPointer<vtkMatrix4x4>::New();
-        m->DeepCopy(ijk_to_world);
-        ijk_to_world_ = m;
     }
 
     /// Makes a segment the one the next prompts refine. `labelmap` is its binary labelmap on
@@ -176,11 +173,9 @@ public:
     }
 
     /// The preview: 1 where the session predicts the segment, 0 elsewhere, on the volume's
-    /// grid (same extent; geometry from GetIJKToWorld()). Updated in place, region by region.
+    /// grid (same extent; its geometry is SetVolume's IJK-to-world). Updated in place, region by
+    /// region.
     vtkImageData *GetPreview() const noexcept { return preview_; }
-
-    /// The volume's IJK-to-world matrix (a copy of what SetVolume got).
-    vtkMatrix4x4 *GetIJKToWorld() const noexcept { return ijk_to_world_; }
 
     /// The region (session indices = VTK indices minus the extent's start) the last prompt,
     /// undo or reset refreshed in the preview.
@@ -243,7 +238,6 @@ private:
 
     edit::Segmenter<uint8_t> seg_;
     vtkSmartPointer<vtkImageData> preview_;
-    vtkSmartPointer<vtkMatrix4x4> ijk_to_world_;
 };
 
 } // namespace slicer
