@@ -1,76 +1,47 @@
-//! nninteractive-native: nnInteractive 3D promptable segmentation in process, on ONNX Runtime,
-//! with a C ABI for medical image viewers.
+//! libnninteractive: the C ABI of nninteractive-native, the library medical image viewers and
+//! device software load. It holds the C API and nothing else; the engine is the
+//! `nninteractive-engine` crate (`engine/`), the command-line tool the `nni` crate (`cli/`).
+//! `include/nninteractive.h` is generated from this crate alone by cbindgen.
 //!
 //! # Module map
 //! | module | job |
 //! |---|---|
-//! | [`ffi`] | the C ABI (`include/nninteractive.h`): handles, status codes, panics caught |
-//! | [`session`] | the interactive session: prompts, prediction, AutoZoom, refinement, undo |
-//! | [`image`] | image preprocessing: dtype conversion, z-score over the nonzero box |
-//! | [`prompts`] | prompt rasterisation values (point ball, float16 rounding rules) |
-//! | [`channels`] | compact (chunked, sparse) float16 storage of the interaction channels |
-//! | [`planning`] | patch placement, AutoZoom border test, refinement box planning |
-//! | [`resample`] | nearest / area / trilinear resampling and window filters, PyTorch arithmetic |
-//! | [`backend`] | ONNX Runtime loading (`load-dynamic`), execution providers, network runs |
-//! | [`metadata`] | model metadata carried inside the ONNX file |
-//! | [`geometry`] | boxes, shapes, rounding helpers |
-//! | [`phantom`] | synthetic test volumes with known objects, Dice |
-//! | [`volume_io`] | NIfTI / NumPy reading and writing, PNG previews (used by the `nni` tool) |
-//! | [`error`] | the error type and the C status codes |
+//! | [`status`] | the one status table (`nni_status`): codes, names, the engine-error mapping |
+//! | [`types`] | voxel types, devices, versions, the option and image structs, the callback type |
+//! | [`boundary`] | panics caught, errors to statuses, the thread's last error message, pointer reads |
+//! | [`library`] | process-wide calls: versions, loading ONNX Runtime, default options |
+//! | [`session`] | the session handle: create, free, image, AutoZoom, describe, reset, undo |
+//! | [`prompts`] | points, boxes, scribbles, lassos, initial masks |
+//! | [`mask`] | reading the mask, a region of it, and the last changed box |
+//! | [`progress`] | the progress callback and cancel |
 //!
-//! Axes: the engine uses the reference's axis order, the three axes of a C-order array
-//! `image[a0, a1, a2]` (a2 fastest). The C ABI speaks ITK/VTK `(i, j, k)` with i fastest:
-//! `(i, j, k) = (a2, a1, a0)`, and the buffers are the same bytes.
+//! Conventions: every function returns an `int32_t` status (`NNI_OK` = 0) unless it is a pure
+//! getter; the message of the last failure on the calling thread is read with
+//! `nni_last_error_message`. No panic crosses the boundary. A failed or cancelled call leaves the
+//! session and the caller's buffers as they were.
+//!
+//! Thread safety: `nni_version`, `nni_abi_version`, `nni_status_name`, `nni_last_error_message`,
+//! `nni_runtime_init` and `nni_session_options_init` may be called from any thread. Calls on one
+//! session are serialised internally (a second thread blocks until the first returns), except
+//! `nni_session_request_cancel`, which never blocks and is meant for another thread. Different
+//! sessions are independent. `nni_session_free` must not race with other calls on that session.
+//!
+//! Coordinates: voxel indices `(i, j, k)` with `i` varying fastest in buffers (ITK/VTK order).
 
-// Per-axis loops index several 3-arrays at once (lo, hi, shape); iterators would obscure them.
-#![allow(clippy::needless_range_loop)]
+#![allow(non_camel_case_types)]
+// Every pointer argument is checked for NULL; the header states what non-NULL ones must be.
+#![allow(clippy::missing_safety_doc)]
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod backend;
-pub mod channels;
-pub mod error;
-pub mod ffi;
-pub mod geometry;
-pub mod image;
-pub mod metadata;
-pub mod phantom;
-pub mod planning;
+pub mod boundary;
+pub mod library;
+pub mod mask;
+pub mod progress;
 pub mod prompts;
-pub mod resample;
 pub mod session;
-pub mod volume_io;
+pub mod status;
+pub mod types;
 
-pub use backend::{init_runtime, Device, Network, OrtNetwork};
-pub use error::{Error, Result};
-pub use geometry::{BBox, Shape};
-pub use image::VoxelData;
-pub use session::{MaskPrompt, Session};
-
-use std::path::Path;
-
-/// Open a model file and make a session on it (ONNX Runtime is loaded on first use).
-pub fn open_session(model: &Path, device: Device, num_threads: usize) -> Result<Session> {
-    let (net, meta) = OrtNetwork::open(model, device, num_threads)?;
-    Ok(Session::new(Box::new(net), meta))
-}
-
-/// The embedded default model (`models/blob-grow-p32.onnx`: a region grower with known
-/// behaviour, see models/README.md), used by `nni demo`.
-pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/blob-grow-p32.onnx");
-
-/// Make a session on the embedded default model.
-pub fn open_default_session(device: Device) -> Result<Session> {
-    let (net, meta) = OrtNetwork::from_bytes(DEFAULT_MODEL, "embedded default model", device, 0)?;
-    Ok(Session::new(Box::new(net), meta))
-}
-
-/// Text of a caught panic payload.
-pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
+pub use status::nni_status;

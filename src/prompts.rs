@@ -1,158 +1,288 @@
-//! Prompt rasterisation values: the point ball (normalised distance transform of a ball) and the
-//! float16 rounding rules of each prompt type (see docs/fidelity.md).
+//! Prompt calls: points, boxes, scribbles, lassos (whole-image or over a box) and initial masks.
+//! Each takes the session lock once, so no other call can change the image in between.
 
-use half::f16;
+use nninteractive_engine::session::MaskPrompt;
+use nninteractive_engine::{BBox, Error, Result, Session};
 
-/// The reference's point: skimage `ball(r)` (a (2r+1)^3 cube), its Euclidean distance transform
-/// (distance of each ball voxel to the nearest non-ball voxel of the cube) divided by its maximum.
-/// Values are f64, C order.
-pub fn point_ball(radius: usize) -> Vec<f64> {
-    let n = 2 * radius + 1;
-    let r = radius as i64;
-    let inside = |a: i64, b: i64, c: i64| (a - r).pow(2) + (b - r).pow(2) + (c - r).pow(2) <= r * r;
-    let mut zeros = Vec::new();
-    for a in 0..n as i64 {
-        for b in 0..n as i64 {
-            for c in 0..n as i64 {
-                if !inside(a, b, c) {
-                    zeros.push((a, b, c));
-                }
-            }
-        }
+use crate::boundary::{bytes, guard, read_ijk, read_region, to_axes};
+use crate::session::{nni_session, session_ref};
+
+/// Refuse a point outside the image, naming it in (i, j, k).
+fn check_inside(sess: &Session, a: [i64; 3]) -> Result<()> {
+    let shape = sess.shape().ok_or(Error::NoImage)?;
+    if (0..3).any(|d| a[d] < 0 || a[d] >= shape[d] as i64) {
+        return Err(Error::OutOfBounds(format!(
+            "voxel ({}, {}, {}) is outside the image ({} x {} x {})",
+            a[2], a[1], a[0], shape[2], shape[1], shape[0]
+        )));
     }
-    let mut out = vec![0.0f64; n * n * n];
-    for a in 0..n as i64 {
-        for b in 0..n as i64 {
-            for c in 0..n as i64 {
-                if inside(a, b, c) {
-                    let d2 = zeros
-                        .iter()
-                        .map(|&(x, y, z)| (x - a).pow(2) + (y - b).pow(2) + (z - c).pow(2))
-                        .min()
-                        .unwrap_or(0);
-                    out[((a as usize) * n + b as usize) * n + c as usize] = (d2 as f64).sqrt();
-                }
-            }
-        }
-    }
-    let max = out.iter().cloned().fold(0.0, f64::max);
-    if max > 0.0 {
-        out.iter_mut().for_each(|v| *v /= max);
-    }
-    out
+    Ok(())
 }
 
-/// Images above this many voxels make the reference keep its prompt channels in blosc2 (numpy
-/// arithmetic) instead of a dense torch tensor (`AUTO_TENSOR_MAX_VOXELS`, 2^27).
-pub const BLOSC2_MIN_VOXELS: usize = 1 << 27;
-
-/// A float64 value stored into a float16 prompt channel the way the reference does: PyTorch (dense
-/// storage) rounds through float32, numpy (blosc2 storage, `large_image`) rounds directly.
-#[inline]
-pub fn store_f64_as_f16(v: f64, large_image: bool) -> f16 {
-    if large_image {
-        f64_to_f16_nearest(v)
-    } else {
-        f16::from_f32(v as f32)
+/// Refuse a box that does not meet the image, naming it in (i, j, k).
+fn check_box_meets_image(sess: &Session, min: &[i64; 3], max: &[i64; 3]) -> Result<()> {
+    let shape = sess.shape().ok_or(Error::NoImage)?;
+    let dims = [shape[2] as i64, shape[1] as i64, shape[0] as i64];
+    if (0..3).any(|d| max[d] > min[d] && (max[d] <= 0 || min[d] >= dims[d])) {
+        return Err(Error::OutOfBounds(format!(
+            "box ({}, {}, {})..({}, {}, {}) does not intersect the image ({} x {} x {})",
+            min[0], min[1], min[2], max[0], max[1], max[2], dims[0], dims[1], dims[2]
+        )));
     }
+    Ok(())
 }
 
-/// float64 to float16 with one rounding (nearest, ties to even), as numpy does. (Going through
-/// float32 can round twice; `half`'s own conversion does that too.) The float32 route's result is
-/// at most one float16 step away, so the nearest of it and its neighbours is the answer; float16
-/// values are exact in float64, so the comparison is exact.
-pub fn f64_to_f16_nearest(v: f64) -> f16 {
-    let a = f16::from_f32(v as f32);
-    if !v.is_finite() || !a.is_finite() {
-        return a;
-    }
-    let step = |x: f16, up: bool| -> f16 {
-        // neighbour in the total order of finite float16 values
-        let bits = x.to_bits();
-        let towards_larger_magnitude = (x.to_f64() >= 0.0) == up;
-        let mag = bits & 0x7fff;
-        let sign = bits & 0x8000;
-        if mag == 0 {
-            return f16::from_bits(if up { 0x0001 } else { 0x8001 });
-        }
-        f16::from_bits(
-            sign | if towards_larger_magnitude {
-                mag + 1
-            } else {
-                mag - 1
-            },
+/// Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_add_point(
+    s: *mut nni_session,
+    ijk: *const i64,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises NULL or a live handle, and NULL or three int64_t at `ijk`.
+        let (s, ijk) = unsafe { (session_ref(s)?, read_ijk(ijk, "ijk")?) };
+        let a = to_axes(ijk);
+        let mut sess = s.inner.lock();
+        check_inside(&sess, a)?;
+        sess.add_point(a.map(|v| v as f64), positive != 0, run_prediction != 0)
+            .map(|_| ())
+    })
+}
+
+/// Add a box prompt, half-open `[min_ijk, max_ijk)`. An axis of size 1 makes it a 2D box (drawn on
+/// a slice); boxes partly outside the image are clipped, boxes entirely outside are an error.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_add_box(
+    s: *mut nni_session,
+    min_ijk: *const i64,
+    max_ijk: *const i64,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises NULL or a live handle, and NULL or three int64_t at each
+        // corner.
+        let (s, min, max) = unsafe {
+            (
+                session_ref(s)?,
+                read_ijk(min_ijk, "min_ijk")?,
+                read_ijk(max_ijk, "max_ijk")?,
+            )
+        };
+        let mut sess = s.inner.lock();
+        check_box_meets_image(&sess, min, max)?;
+        let f = |v: [i64; 3]| v.map(|x| x as f64);
+        sess.add_box(
+            f(to_axes(min)),
+            f(to_axes(max)),
+            positive != 0,
+            run_prediction != 0,
         )
+        .map(|_| ())
+    })
+}
+
+/// The four mask-prompt calls: a scribble or lasso, image-shaped (`region` None) or over a box.
+///
+/// # Safety
+/// As for the public calls: a live handle or NULL, `len` readable bytes at `mask` or NULL, and
+/// three readable `int64_t` at each region corner or NULL.
+unsafe fn add_mask(
+    s: *mut nni_session,
+    kind: MaskPrompt,
+    region: Option<(*const i64, *const i64)>,
+    mask: *const u8,
+    len: usize,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller (see above).
+        let (s, mask, region) = unsafe { mask_call(s, region, mask, len)? };
+        s.inner
+            .lock()
+            .add_mask(kind, mask, region, positive != 0, run_prediction != 0)
+            .map(|_| ())
+    })
+}
+
+/// Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_add_scribble(
+    s: *mut nni_session,
+    mask: *const u8,
+    len: usize,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    // SAFETY: the caller's promises are add_mask's.
+    unsafe {
+        add_mask(
+            s,
+            MaskPrompt::Scribble,
+            None,
+            mask,
+            len,
+            positive,
+            run_prediction,
+        )
+    }
+}
+
+/// Add a lasso (filled contour): `mask` covers the whole image (`len` = voxel count).
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_add_lasso(
+    s: *mut nni_session,
+    mask: *const u8,
+    len: usize,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    // SAFETY: the caller's promises are add_mask's.
+    unsafe {
+        add_mask(
+            s,
+            MaskPrompt::Lasso,
+            None,
+            mask,
+            len,
+            positive,
+            run_prediction,
+        )
+    }
+}
+
+/// Add a scribble given only over the box `[min_ijk, max_ijk)` (inside the image); `mask` is that
+/// box's voxels, i fastest (`len` = box voxel count). A stroke on one slice costs one slice.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_add_scribble_region(
+    s: *mut nni_session,
+    min_ijk: *const i64,
+    max_ijk: *const i64,
+    mask: *const u8,
+    len: usize,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    let region = Some((min_ijk, max_ijk));
+    // SAFETY: the caller's promises are add_mask's.
+    unsafe {
+        add_mask(
+            s,
+            MaskPrompt::Scribble,
+            region,
+            mask,
+            len,
+            positive,
+            run_prediction,
+        )
+    }
+}
+
+/// Add a lasso given only over the box `[min_ijk, max_ijk)`; see `nni_session_add_scribble_region`.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_add_lasso_region(
+    s: *mut nni_session,
+    min_ijk: *const i64,
+    max_ijk: *const i64,
+    mask: *const u8,
+    len: usize,
+    positive: i32,
+    run_prediction: i32,
+) -> i32 {
+    let region = Some((min_ijk, max_ijk));
+    // SAFETY: the caller's promises are add_mask's.
+    unsafe {
+        add_mask(
+            s,
+            MaskPrompt::Lasso,
+            region,
+            mask,
+            len,
+            positive,
+            run_prediction,
+        )
+    }
+}
+
+/// Start from an initial segmentation (image-shaped, `len` = voxel count): resets all prompts;
+/// if `run_prediction`, refines it.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_set_initial_mask(
+    s: *mut nni_session,
+    mask: *const u8,
+    len: usize,
+    run_prediction: i32,
+) -> i32 {
+    // SAFETY: the caller's promises are set_initial's.
+    unsafe { set_initial(s, None, mask, len, run_prediction) }
+}
+
+/// Start from an initial segmentation given only over the box `[min_ijk, max_ijk)` (inside the
+/// image): `mask` is that box's voxels, i fastest (`len` = box voxel count); the rest of the image
+/// is 0. Same as `nni_session_set_initial_mask` with that image-shaped mask, without one: a viewer
+/// passes just the box of an existing label. Undoable; the changed region is the old mask's box
+/// and this box.
+/// Thread safety: Serialised with other calls on the session; cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_set_initial_mask_region(
+    s: *mut nni_session,
+    min_ijk: *const i64,
+    max_ijk: *const i64,
+    mask: *const u8,
+    len: usize,
+    run_prediction: i32,
+) -> i32 {
+    // SAFETY: the caller's promises are set_initial's.
+    unsafe { set_initial(s, Some((min_ijk, max_ijk)), mask, len, run_prediction) }
+}
+
+/// The two initial-mask calls: image-shaped (`region` None) or over a box.
+///
+/// # Safety
+/// As for [`add_mask`].
+unsafe fn set_initial(
+    s: *mut nni_session,
+    region: Option<(*const i64, *const i64)>,
+    mask: *const u8,
+    len: usize,
+    run_prediction: i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let (s, mask, region) = unsafe { mask_call(s, region, mask, len)? };
+        s.inner
+            .lock()
+            .set_initial_mask_region(mask, region, run_prediction != 0)
+            .map(|_| ())
+    })
+}
+
+/// The arguments of a mask call: the session, the mask's bytes and its box (None: the image).
+///
+/// # Safety
+/// As for [`add_mask`].
+unsafe fn mask_call<'a>(
+    s: *mut nni_session,
+    region: Option<(*const i64, *const i64)>,
+    mask: *const u8,
+    len: usize,
+) -> Result<(&'a nni_session, &'a [u8], Option<BBox>)> {
+    // SAFETY: forwarded from the caller.
+    let (s, mask) = unsafe { (session_ref(s)?, bytes(mask, len, "mask")?) };
+    let region = match region {
+        None => None,
+        // SAFETY: forwarded from the caller.
+        Some((lo, hi)) => Some(unsafe { read_region(lo, hi)? }),
     };
-    let mut best = a;
-    for c in [step(a, false), step(a, true)] {
-        if !c.is_finite() {
-            continue;
-        }
-        let (dc, db) = ((c.to_f64() - v).abs(), (best.to_f64() - v).abs());
-        if dc < db || (dc == db && c.to_bits() & 1 == 0 && best.to_bits() & 1 == 1) {
-            best = c;
-        }
-    }
-    best
-}
-
-/// The renormalisation factor as the reference applies it: float32 for dense storage, float16
-/// (a numpy scalar on a float16 array) for blosc2 storage.
-#[inline]
-pub fn renorm_scale(scale: f64, large_image: bool) -> f32 {
-    if large_image {
-        f64_to_f16_nearest(scale).to_f32()
-    } else {
-        scale as f32
-    }
-}
-
-/// The value a scribble or lasso mask voxel `m` is written with (numpy: the mask cast to float16,
-/// then multiplied in place by the intensity, itself rounded to float16).
-#[inline]
-pub fn mask_value(m: u8, intensity: f64) -> f16 {
-    let v = f16::from_f32(m as f32);
-    if intensity == 1.0 {
-        v
-    } else {
-        f16::from_f32(v.to_f32() * f16::from_f64(intensity).to_f32())
-    }
-}
-
-/// A stored interaction value as the network sees it: divided by the current intensity in
-/// float32, rounded to float16 (`_normalize_interaction_channels_for_network_`).
-#[inline]
-pub fn normalise(v: f16, intensity: f64) -> f32 {
-    if intensity == 1.0 || intensity == 0.0 {
-        v.to_f32()
-    } else {
-        f16::from_f32(v.to_f32() / intensity as f32).to_f32()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dense_and_blosc2_rounding_differ_on_double_rounding() {
-        // just above a float16 midpoint: float32 loses the excess and then ties to even
-        let v = 1.0 + 2f64.powi(-11) + 2f64.powi(-40);
-        assert_eq!(store_f64_as_f16(v, false), f16::ONE);
-        assert_eq!(
-            store_f64_as_f16(v, true),
-            f16::from_f32(1.0 + 2f32.powi(-10))
-        );
-    }
-
-    #[test]
-    fn ball_of_radius_four() {
-        let b = point_ball(4);
-        assert_eq!(b.len(), 729);
-        assert_eq!(b[(4 * 9 + 4) * 9 + 4], 1.0); // centre
-        assert_eq!(b[0], 0.0); // corner
-        assert_eq!(b[(4 * 9 + 4) * 9], 1.0 / 17f64.sqrt()); // tip: distance 1, centre sqrt(17)
-        let count = b.iter().filter(|&&v| v > 0.0).count();
-        assert_eq!(count, 257); // voxels of skimage ball(4)
-    }
+    Ok((s, mask, region))
 }

@@ -115,7 +115,7 @@ def main():
         onnx = os.path.abspath(args.onnx) if args.onnx else None
         if onnx is None:
             onnx = os.path.join(tmp, "model.onnx")
-            subprocess.run([ref_py, "-W", "ignore", os.path.join(REPO, "tools", "convert_model.py"), args.model_folder, onnx],
+            subprocess.run([ref_py, "-W", "ignore", os.path.join(REPO, "tools", "model", "convert_model.py"), args.model_folder, onnx],
                            check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "nni"], cwd=REPO, check=True)
         ours = subprocess.run([os.path.join(REPO, "target", "release", "nni"), "bench", "--model", onnx, "--device", "cpu",

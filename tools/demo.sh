@@ -3,5 +3,5 @@
 # with the embedded default model. Writes out/demo_mask.npy and out/demo.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
+tools/setup/core.sh
 cargo run --release --quiet --bin nni -- demo --out-dir out "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate include/nninteractive.h from src/ffi.rs with the pinned cbindgen (tools/setup.sh).
+# Regenerate include/nninteractive.h from the C API crate (src/, nothing else) with the pinned
+# cbindgen (tools/setup/core.sh).
 # With --check, fail if the committed header differs from what cbindgen generates.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,8 +6,10 @@
 #
 #   DIR/include/nninteractive.h             C ABI
 #   DIR/include/nninteractive.hpp           C++17 binding (header-only, bindings/cpp)
+#   DIR/include/nninteractive/adapters/     viewer adapters (header-only, adapters/: common/ the
+#                                           toolkit-free tool engine, itk/ and vtk/ geometry)
 #   DIR/lib/libnninteractive.so             the library (target/debug, or target/release with --release)
-#   DIR/lib/libonnxruntime.so               ONNX Runtime (from .deps/onnxruntime, see tools/setup.sh)
+#   DIR/lib/libonnxruntime.so               ONNX Runtime (from .deps/onnxruntime, see tools/setup/core.sh)
 #   DIR/lib/cmake/nninteractive/            nninteractiveConfig.cmake, nninteractiveConfigVersion.cmake
 #   DIR/lib/pkgconfig/nninteractive.pc
 #
@@ -64,14 +66,14 @@ if [ ! -f "$LIB" ]; then
     if [ "$PROFILE" = release ]; then build="cargo build --release --lib"; else build="cargo build --lib"; fi
     die "$LIB is missing: build the library first ($build)"
 fi
-[ -f "$ORT" ] || die "$ORT is missing: run tools/setup.sh (it puts ONNX Runtime in .deps/onnxruntime)"
+[ -f "$ORT" ] || die "$ORT is missing: run tools/setup/core.sh (it puts ONNX Runtime in .deps/onnxruntime)"
 for f in include/nninteractive.h bindings/cpp/nninteractive.hpp cmake/nninteractiveConfig.cmake.in \
          cmake/nninteractiveConfigVersion.cmake.in cmake/nninteractive.pc.in; do
     [ -f "$f" ] || die "$ROOT/$f is missing"
 done
 
-VERSION=$(sed -n '/^\[package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n1)
-[[ "$VERSION" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || die "cannot read the version from Cargo.toml"
+VERSION=$(sed -n '/^\[workspace\.package\]/,/^\[/{s/^version *= *"\([^"]*\)".*/\1/p}' Cargo.toml | head -n1)
+[[ "$VERSION" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || die "cannot read the version from Cargo.toml ([workspace.package])"
 MAJOR=${BASH_REMATCH[1]} MINOR=${BASH_REMATCH[2]} PATCH=${BASH_REMATCH[3]}
 
 # The prefix goes into sed replacements and the pkg-config file.
@@ -92,6 +94,10 @@ fill() {
 
 install -d "$PREFIX/include" "$PREFIX/lib/cmake/nninteractive" "$PREFIX/lib/pkgconfig"
 install -m 0644 include/nninteractive.h bindings/cpp/nninteractive.hpp "$PREFIX/include/"
+for part in common itk vtk; do
+    install -d "$PREFIX/include/nninteractive/adapters/$part"
+    install -m 0644 adapters/$part/*.hpp "$PREFIX/include/nninteractive/adapters/$part/"
+done
 install -m 0755 "$LIB" "$PREFIX/lib/libnninteractive.so"
 install -m 0755 "$ORT" "$PREFIX/lib/libonnxruntime.so"
 # The CUDA execution provider needs this one beside libonnxruntime (absent in CPU-only builds).

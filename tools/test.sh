@@ -1,73 +1,142 @@
 #!/usr/bin/env bash
-# Every test, on a fresh machine: setup, formatting, lints, header drift, Rust unit and
-# integration tests, the C/C++ ABI tests (ctest, AddressSanitizer), the viewer layers (adapters,
-# MITK and Slicer module engines against ITK/VTK, the Slicer logic against the Slicer SDK, the
-# ITK adapter against MITK's own geometry readings), the reference conformance
-# cases and the demo end to end.
-set -euo pipefail
+# Every test, on a fresh machine (what CI runs), stage by stage:
+#
+#   tools/test.sh                 every stage, in order
+#   tools/test.sh STAGE...        only these stages (each installs and builds what it needs)
+#   tools/test.sh --list          the stages
+#
+# Each stage's test runner output is counted (cargo test, ctest, unittest, the conformance
+# replays); a stage without a runner of its own (lints, header drift, demo) counts as one check.
+# A failed stage does not stop the others; the closing line sums the real results, and the exit
+# status is nonzero when anything failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
-
-stages=0
-step() { stages=$((stages + 1)); echo; echo "=== $*"; }
-
-step setup
-tools/setup.sh
-
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-step "cargo clippy -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
-
-step "header drift (cbindgen)"
-tools/gen_header.sh --check
-
-step "cargo test"
-cargo test --quiet
-cargo build --quiet --lib
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
-step "C and C++ ABI tests (ctest, ASan)"
-tools/test_c.sh
+STAGES=(setup fmt clippy header rust c python adapters slicer-sdk mitk reference
+        conformance-shared conformance-own demo)
 
-step "Python binding (unittest)"
-.venv/bin/python -m unittest discover -s bindings/python/tests
+describe() {
+    case "$1" in
+        setup) echo "setup (tools/setup/core.sh: ONNX Runtime, Python venv, cmake, cbindgen)" ;;
+        fmt) echo "cargo fmt --check" ;;
+        clippy) echo "cargo clippy -D warnings (every crate, every target)" ;;
+        header) echo "header drift (cbindgen over the C API crate), prefixed names, no CLI crates in the library" ;;
+        rust) echo "cargo test (C API, engine with the fake network, CLI)" ;;
+        c) echo "C and C++ ABI tests, C++ binding, installed package with adapters (ctest, ASan)" ;;
+        python) echo "Python binding (unittest): calls, conventions, layout against the header" ;;
+        adapters) echo "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)" ;;
+        slicer-sdk) echo "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)" ;;
+        mitk) echo "MITK's own geometry readings (mitk-python) against mitk_module/test/data" ;;
+        reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
+        conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
+        conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
+        demo) echo "demo end to end" ;;
+        *) return 1 ;;
+    esac
+}
 
-step "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)"
-tools/setup_adapters.sh
-tools/test_adapters.sh
+build_lib() { cargo build --quiet --lib; }
 
-step "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)"
-tools/setup_slicer_sdk.sh
-tools/test_slicer_sdk.sh
+stage_setup() { tools/setup/core.sh; }
+stage_fmt() { cargo fmt --all -- --check; }
+stage_clippy() { cargo clippy --workspace --all-targets --quiet -- -D warnings; }
+stage_header() { tools/setup/core.sh >/dev/null && tools/gen_header.sh --check && tools/test/c_boundary.sh; }
+stage_rust() { cargo test --workspace --quiet; }
+stage_c() { build_lib && tools/test/c.sh; }
+stage_python() { build_lib && .venv/bin/python -m unittest discover -s bindings/python/tests; }
+stage_adapters() { build_lib && tools/setup/adapters.sh && tools/test/adapters.sh; }
+stage_slicer-sdk() { build_lib && tools/setup/slicer_sdk.sh && tools/test/slicer_sdk.sh; }
+stage_mitk() {
+    local status=0
+    tools/setup/mitk.sh || status=$?
+    if [ "$status" -eq 0 ]; then
+        .venv-mitk/bin/python tools/test/mitk_geometry.py check mitk_module/test/data \
+            mitk_module/test/data/mitk_geometry.txt 2>&1 | grep '^mitk_geometry:'
+        return "${PIPESTATUS[0]}"
+    elif [ "$status" -eq 3 ]; then
+        echo "NOTE: no CPython 3.12 for mitk-python: MITK's readings were not recorded again;"
+        echo "      mitk_geometry_test compared ITK with the committed recording only"
+        return 0
+    fi
+    return "$status"
+}
+stage_reference() { tools/setup/ref.sh; }
+stage_conformance-shared() {
+    build_lib && tools/test/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
+}
+stage_conformance-own() { build_lib && tools/test/conformance tests/conformance; }
+stage_demo() {
+    cargo run --quiet --bin nni -- demo --out-dir build/demo-test &&
+        test -s build/demo-test/demo_mask.npy && test -s build/demo-test/demo.png
+}
 
-step "MITK's own geometry readings (mitk-python) against mitk_module/test/data"
-mitk_status=0
-tools/setup_mitk.sh || mitk_status=$?
-if [ "$mitk_status" -eq 0 ]; then
-    .venv-mitk/bin/python tools/mitk_geometry.py check mitk_module/test/data \
-        mitk_module/test/data/mitk_geometry.txt 2>&1 | grep '^mitk_geometry:'
-    test "${PIPESTATUS[0]}" -eq 0
-elif [ "$mitk_status" -eq 3 ]; then
-    echo "NOTE: no CPython 3.12 for mitk-python: MITK's readings were not recorded again;"
-    echo "      mitk_geometry_test compared ITK with the committed recording only"
-else
-    exit "$mitk_status"
+# Counts "passed failed" in a stage's output, by the runners it holds; "" when none.
+count_results() {
+    local log=$1
+    python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+passed = failed = 0
+found = False
+for p, f in re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed", text):  # cargo test
+    passed += int(p); failed += int(f); found = True
+for pct, f, total in re.findall(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", text):  # ctest
+    passed += int(total) - int(f); failed += int(f); found = True
+for n in re.findall(r"^Ran (\d+) tests? in", text, re.M):  # unittest
+    found = True
+    m = re.search(r"^FAILED \((.*)\)", text, re.M)
+    bad = sum(int(x) for x in re.findall(r"(?:failures|errors)=(\d+)", m.group(1))) if m else 0
+    passed += int(n) - bad; failed += bad
+for p, f in re.findall(r"^(\d+) passed, (\d+) failed$", text, re.M):  # conformance replays
+    passed += int(p); failed += int(f); found = True
+print(f"{passed} {failed}" if found else "")
+PY
+}
+
+if [ "${1:-}" = "--list" ]; then
+    for s in "${STAGES[@]}"; do printf '%-20s %s\n' "$s" "$(describe "$s")"; done
+    exit 0
 fi
+selected=("$@")
+if [ ${#selected[@]} -eq 0 ]; then selected=("${STAGES[@]}"); fi
+for s in "${selected[@]}"; do
+    describe "$s" >/dev/null || { echo "test.sh: unknown stage '$s' (tools/test.sh --list)" >&2; exit 2; }
+done
 
-step "reference environment (converter)"
-tools/setup_ref.sh
-
-step "reference conformance through the C ABI (../shared/conformance)"
-tools/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
-
-step "own AutoZoom and refinement cases through the C ABI (tests/conformance)"
-tools/conformance tests/conformance
-
-step "demo end to end"
-cargo run --quiet --bin nni -- demo --out-dir build/demo-test
-test -s build/demo-test/demo_mask.npy
-test -s build/demo-test/demo.png
-echo "all test stages passed"
-echo "stages: $stages passed, 0 failed"
+mkdir -p build/test-logs
+stages_passed=0 stages_failed=0 tests_passed=0 tests_failed=0
+failed_stages=()
+for s in "${selected[@]}"; do
+    echo
+    echo "=== $s: $(describe "$s")"
+    log="build/test-logs/$s.log"
+    start=$SECONDS
+    "stage_$s" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    counts=$(count_results "$log")
+    if [ -n "$counts" ]; then
+        read -r p f <<<"$counts"
+    elif [ "$status" -eq 0 ]; then
+        p=1 f=0
+    else
+        p=0 f=1
+    fi
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # a stage that failed outside its runner
+    tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
+    if [ "$status" -eq 0 ]; then
+        stages_passed=$((stages_passed + 1))
+        echo "--- $s: ok ($p passed, $((SECONDS - start)) s)"
+    else
+        stages_failed=$((stages_failed + 1))
+        failed_stages+=("$s")
+        echo "--- $s: FAILED (exit $status; $p passed, $f failed; log: $log)"
+        if [ "$s" = setup ]; then break; fi
+    fi
+done
+echo
+if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi
+echo "stages: $stages_passed passed, $stages_failed failed"
+echo "total: $tests_passed passed, $tests_failed failed"
+[ "$stages_failed" -eq 0 ]

@@ -13,9 +13,12 @@
 //    A failed call leaves the session and the caller's buffers as they were (library guarantee).
 //  - nni::Session owns its nni_session handle (freed in the destructor); it is move-only. A
 //    moved-from Session holds no handle: its calls throw nni::Error(NNI_ERR_NULL_POINTER).
-//  - C++ exceptions never cross into the library: the progress callback is called through a
-//    noexcept trampoline that catches everything; an exception thrown by the user's callback
-//    cancels the running call, and the Session rethrows it after the C call has returned.
+//  - The progress callback returns true to cancel (as C's nonzero, Python's True, Rust's true).
+//    C++ exceptions never cross into the library: the callback is called through a noexcept
+//    trampoline that catches everything; an exception thrown by the user's callback cancels
+//    the running call, and the Session rethrows it after the C call has returned.
+//  - Defaults are the reference's and every binding's: prompts are positive and run the
+//    prediction; set_initial_mask does not (run_prediction = false).
 //  - Coordinates are voxel indices (i, j, k), i varying fastest in every buffer (ITK/VTK order);
 //    boxes and regions are half-open [min, max).
 //  - Threads: one thread at a time may use a Session (it keeps a little state of its own: the
@@ -194,7 +197,7 @@ inline int32_t progress_trampoline(void *user_data, double fraction, const char 
         return 1; // keep cancelling once the callback has thrown
     }
     try {
-        return st->fn(fraction, std::string(stage != nullptr ? stage : "")) ? 0 : 1;
+        return st->fn(fraction, std::string(stage != nullptr ? stage : "")) ? 1 : 0;
     } catch (...) {
         st->pending = std::current_exception();
         return 1;
@@ -284,16 +287,19 @@ struct Region {
     size_t voxel_count() const noexcept { return detail::box_voxels(min, max); }
 };
 
-/// Progress callback: `fraction` in [0, 1] and a short stage text. Return true to go on, false
-/// to cancel the running call (it then throws nni::Error(NNI_ERR_CANCELLED)). An exception it
-/// throws also cancels the call and is rethrown from the call. Runs on the calling thread.
+/// Progress callback: `fraction` in [0, 1] (never decreasing within a call) and a short stage
+/// text. Return true to cancel the running call (it then throws nni::Error(NNI_ERR_CANCELLED)),
+/// false to go on: the convention of the C ABI (nonzero cancels) and of every binding. An
+/// exception it throws also cancels the call and is rethrown from the call once the session is
+/// restored. Runs on the calling thread.
 using ProgressCallback = std::function<bool(double fraction, const std::string &stage)>;
 
 /// An interactive segmentation session: one model, one image, its prompts and its mask.
 ///
 /// Owns an nni_session handle; move-only. Every method throws nni::Error on failure, in which
 /// case nothing changed. Prompt methods take `positive` (default true) and `run_prediction`
-/// (default true: update the mask now; false: only record the prompt for the next prediction).
+/// (default true: update the mask now; false: only record the prompt for the next prediction);
+/// set_initial_mask's `run_prediction` defaults to false, as in the reference.
 class Session {
 public:
     /// Creates a session from `options`: loads ONNX Runtime if needed, then the model.
@@ -487,14 +493,14 @@ public:
     }
 
     /// Starts from an initial segmentation (image-shaped, nonzero = foreground): drops all
-    /// prompts; if `run_prediction`, refines it.
-    void set_initial_mask(const uint8_t *mask, size_t len, bool run_prediction = true)
+    /// prompts; if `run_prediction` (default false, as in the reference), refines it.
+    void set_initial_mask(const uint8_t *mask, size_t len, bool run_prediction = false)
     {
         finish(nni_session_set_initial_mask(handle_, mask, len, run_prediction));
     }
 
     /// Starts from an initial segmentation given as an image-shaped vector.
-    void set_initial_mask(const std::vector<uint8_t> &mask, bool run_prediction = true)
+    void set_initial_mask(const std::vector<uint8_t> &mask, bool run_prediction = false)
     {
         set_initial_mask(detail::nonnull(mask.data(), mask.size()), mask.size(),
                          run_prediction);
@@ -504,7 +510,7 @@ public:
     /// the image; `mask` i fastest, `len` = box voxel count); the rest of the image is 0. No
     /// image-sized buffer: pass just the box of an existing label.
     void set_initial_mask_region(const Index3 &min_ijk, const Index3 &max_ijk, const uint8_t *mask,
-                                 size_t len, bool run_prediction = true)
+                                 size_t len, bool run_prediction = false)
     {
         finish(nni_session_set_initial_mask_region(handle_, min_ijk.data(), max_ijk.data(), mask,
                                                    len, run_prediction));
@@ -512,7 +518,7 @@ public:
 
     /// set_initial_mask_region() from a vector over the box.
     void set_initial_mask_region(const Index3 &min_ijk, const Index3 &max_ijk,
-                                 const std::vector<uint8_t> &mask, bool run_prediction = true)
+                                 const std::vector<uint8_t> &mask, bool run_prediction = false)
     {
         set_initial_mask_region(min_ijk, max_ijk, detail::nonnull(mask.data(), mask.size()),
                                 mask.size(), run_prediction);

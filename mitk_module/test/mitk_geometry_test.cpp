@@ -1,7 +1,7 @@
 // Does the ITK adapter read geometry exactly as MITK does? mitk_module/test/data holds two
 // images with an oblique, flipped direction and anisotropic spacing (a hand-written NRRD and a
 // NIfTI written by MITK) and MITK's own readings of them (mitk_geometry.txt, recorded by
-// tools/mitk_geometry.py with the mitk-python wheel; CI records them again and compares).
+// tools/test/mitk_geometry.py with the mitk-python wheel; CI records them again and compares).
 // Here ITK reads the same files and nni::itk must agree with MITK on dims, spacing, origin,
 // direction, the voxel order, world -> index, index -> world and which voxel a point is in.
 #include "../../adapters/itk/nninteractive_itk.hpp"

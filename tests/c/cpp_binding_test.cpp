@@ -377,7 +377,10 @@ int main()
         EXPECT_OK(s.set_initial_mask(ph.mask_a, false));
         CHECK(s.get_mask() == ph.mask_a, "set_initial_mask(mask, run_prediction=false) sets it");
         EXPECT_OK(s.set_initial_mask(ph.mask_b));
-        CHECK(dice(s.get_mask(), ph.mask_b) >= 0.95, "set_initial_mask(mask) refines it");
+        CHECK(s.get_mask() == ph.mask_b,
+              "set_initial_mask(mask) does not predict by default (as the reference, as Python)");
+        EXPECT_OK(s.set_initial_mask(ph.mask_b, true));
+        CHECK(dice(s.get_mask(), ph.mask_b) >= 0.95, "set_initial_mask(mask, true) refines it");
 
         EXPECT_OK(s.set_autozoom(false));
         EXPECT_OK(s.reset());
@@ -434,7 +437,7 @@ int main()
             ++calls;
             in_range = in_range && f >= 0.0 && f <= 1.0;
             named = named && !stage.empty();
-            return true;
+            return false; // go on
         }));
         EXPECT_OK(s.add_point(B.center()));
         CHECK(calls > 0 && in_range && named,
@@ -446,10 +449,10 @@ int main()
         EXPECT_OK(undone = s.undo());
         CHECK(undone && s.get_mask() == mask, "  ... undone: back to sphere A");
 
-        // Returning false cancels the call.
-        EXPECT_OK(s.set_progress_callback([](double, const std::string &) { return false; }));
+        // Returning true cancels the call (the convention of C, C++, Rust and Python).
+        EXPECT_OK(s.set_progress_callback([](double, const std::string &) { return true; }));
         EXPECT_ERROR(s.add_point(B.center()), NNI_ERR_CANCELLED, "");
-        CHECK(s.get_mask() == mask, "a callback returning false: cancelled, mask unchanged");
+        CHECK(s.get_mask() == mask, "a callback returning true: cancelled, mask unchanged");
 
         // A callback that throws a non-std exception: it is rethrown, as is, from add_point.
         int throw_calls = 0;
@@ -492,7 +495,7 @@ int main()
         calls = 0;
         EXPECT_OK(s.set_progress_callback([&](double, const std::string &) {
             ++calls;
-            return true;
+            return false; // go on
         }));
         EXPECT_OK(s.add_point(B.center()));
         CHECK(calls > 0 && dice(s.get_mask(), either(ph.mask_a, ph.mask_b)) >= 0.95,
@@ -520,7 +523,7 @@ int main()
                     std::this_thread::yield();
                 }
             }
-            return true;
+            return false; // go on
         }));
         bool cancel_ok = false;
         std::thread other([&] {
@@ -550,7 +553,7 @@ int main()
         int calls = 0;
         EXPECT_OK(s.set_progress_callback([&](double, const std::string &) {
             ++calls;
-            return true;
+            return false; // go on
         }));
         nni_session *const handle = s.native_handle();
         nni::Session m(std::move(s));

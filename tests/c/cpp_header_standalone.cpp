@@ -58,7 +58,7 @@ namespace {
 
     s.set_autozoom(false);
     s.set_progress_callback([](double fraction, const std::string &stage) {
-        return fraction >= 0.0 && !stage.empty();
+        return fraction < 0.0 || stage.empty(); // true cancels
     });
     s.set_progress_callback(nullptr);
     s.request_cancel();

@@ -2,7 +2,8 @@
 # The installed package works for a consumer (run by ctest as cpp_package, see CMakeLists.txt):
 #  1. tools/install.sh installs into a fresh prefix;
 #  2. a CMake project (package_consumer/) finds it with find_package(nninteractive CONFIG REQUIRED),
-#     builds (ASan) and segments a sphere through the C++ binding, with ONNX Runtime from the path
+#     builds (ASan) and segments a sphere through the C++ binding, and a second program through
+#     the installed viewer adapters (nninteractive::adapters), with ONNX Runtime from the path
 #     the package exports; an incompatible version request (99.0) is refused;
 #  3. the same program built with `pkg-config --cflags --libs nninteractive` runs too;
 #  4. the package still works after the prefix is moved (the CMake package is relocatable).
@@ -25,7 +26,7 @@ run_quiet() { # runs a command; shows its output only when it fails
 }
 
 if [ ! -x "$PKG_CONFIG" ] && ! command -v "$PKG_CONFIG" >/dev/null 2>&1; then
-    echo "FAIL - pkg-config is not installed (apt-get install pkg-config; tools/setup.sh does it)"
+    echo "FAIL - pkg-config is not installed (apt-get install pkg-config; tools/setup/core.sh does it)"
     exit 1
 fi
 
@@ -77,6 +78,7 @@ cmake_consumer() { # build_dir prefix version
 if cmake_consumer "$WORK/cmake-build" "$PREFIX" "$MAJOR_MINOR"; then
     ok "CMake consumer: find_package(nninteractive $MAJOR_MINOR CONFIG REQUIRED) and build"
     check_program "CMake consumer" "$WORK/cmake-build/consumer" "$PREFIX/lib"
+    check_program "CMake adapter consumer (nninteractive::adapters)" "$WORK/cmake-build/adapter_consumer" "$PREFIX/lib"
 else
     fail "CMake consumer: find_package(nninteractive $MAJOR_MINOR CONFIG REQUIRED) and build"
 fi
@@ -122,6 +124,7 @@ mv "$PREFIX" "$WORK/moved-prefix"
 if cmake_consumer "$WORK/cmake-build-moved" "$WORK/moved-prefix" ""; then
     ok "CMake consumer against the moved prefix: configure and build"
     check_program "CMake consumer (moved prefix)" "$WORK/cmake-build-moved/consumer" "$WORK/moved-prefix/lib"
+    check_program "CMake adapter consumer (moved prefix)" "$WORK/cmake-build-moved/adapter_consumer" "$WORK/moved-prefix/lib"
 else
     fail "CMake consumer against the moved prefix: configure and build"
 fi

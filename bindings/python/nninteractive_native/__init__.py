@@ -14,7 +14,15 @@ next to the library); when neither is set, the repository's ``.deps/onnxruntime`
 
 Every failing call raises :class:`NniError`, which carries the status code, its name and the
 library's last error message. ``Session.undo()`` returns ``False`` instead of raising when there
-is nothing to undo.
+is nothing to undo. The status codes are not copied here: they are read from the library when it
+is loaded (``STATUS_CODES``, ``STATUS_NAMES``), and the option struct's size is checked against
+the library's.
+
+Conventions shared with the C ABI and the C++ and Rust bindings: the progress callback returns a
+true value to cancel the running call (``None``/``False`` go on); an exception raised by the
+callback cancels the call and is raised again from it once the session is restored. Prompts
+default to ``positive=True, run_prediction=True``; ``set_initial_mask`` defaults to
+``run_prediction=False``, as the reference's ``add_initial_seg_interaction``.
 
 Example::
 
@@ -55,10 +63,10 @@ __all__ = [
     "version",
     "abi_version",
     "STATUS_NAMES",
+    "STATUS_CODES",
+    "status_code",
 ]
 
-NNI_OK = 0
-NNI_ERR_NOTHING_TO_UNDO = 14
 ABI_VERSION = 1
 
 DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
@@ -79,7 +87,16 @@ _WIDEN = {
     np.dtype(np.float16): np.float32,
 }
 
+# Filled from the library's nni_status_name when it is loaded: code -> name and name -> code.
 STATUS_NAMES = {}
+STATUS_CODES = {}
+_UNKNOWN_STATUS = "NNI_UNKNOWN_STATUS"
+
+
+def status_code(name):
+    """The library's code of status ``name`` (e.g. ``"NNI_ERR_CANCELLED"``)."""
+    load_library()
+    return STATUS_CODES[name]
 
 
 class NniError(RuntimeError):
@@ -199,10 +216,27 @@ def load_library(path=None):
             abi = lib.nni_abi_version()
             if abi != ABI_VERSION:
                 raise OSError(f"library C ABI version {abi}, this binding speaks {ABI_VERSION}")
-            for code in range(0, 15):
-                STATUS_NAMES[code] = lib.nni_status_name(code).decode()
+            _check_layout(lib)
+            # The status table is dense from 0 (NNI_OK) and append-only.
+            code = 0
+            while (name := lib.nni_status_name(code).decode()) != _UNKNOWN_STATUS:
+                STATUS_NAMES[code] = name
+                STATUS_CODES[name] = code
+                code += 1
             _LIB = lib
         return _LIB
+
+
+def _check_layout(lib):
+    """The library writes ``sizeof(nni_session_options)`` into ``struct_size``: it must be this
+    binding's, or the binding would pass the library a struct of another layout."""
+    buf = ctypes.create_string_buffer(1024)
+    lib.nni_session_options_init(ctypes.cast(buf, POINTER(_Options)))
+    size = c_uint32.from_buffer(buf).value
+    if size != ctypes.sizeof(_Options):
+        raise OSError(
+            f"the library's nni_session_options has {size} bytes, this binding's {ctypes.sizeof(_Options)}"
+        )
 
 
 def _last_error(lib):
@@ -213,7 +247,7 @@ def _last_error(lib):
 
 
 def _check(lib, status, call):
-    if status != NNI_OK:
+    if status != 0:  # NNI_OK
         raise NniError(status, lib.nni_status_name(status).decode(), _last_error(lib), call)
 
 
@@ -277,6 +311,7 @@ class Session:
         self._h = None
         self._shape = None
         self._progress = None
+        self._pending = None  # an exception the progress callback raised during the running call
         _ensure_runtime()
         opts = _Options()
         self._lib.nni_session_options_init(ctypes.byref(opts))
@@ -316,7 +351,16 @@ class Session:
         return self._h
 
     def _call(self, name, *args):
-        _check(self._lib, getattr(self._lib, name)(self._handle(), *args), name)
+        return self._finish(getattr(self._lib, name)(self._handle(), *args), name)
+
+    def _finish(self, status, name):
+        """After a call that may have run the progress callback: raise the callback's exception
+        (which cancelled the call) if there is one, else raise for a failed status."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise pending
+        _check(self._lib, status, name)
+        return status
 
     @property
     def shape(self):
@@ -361,7 +405,7 @@ class Session:
 
     def _need_image(self):
         if self._shape is None:
-            raise NniError(4, "NNI_ERR_NO_IMAGE", "call set_image first", "binding")
+            raise NniError(status_code("NNI_ERR_NO_IMAGE"), "NNI_ERR_NO_IMAGE", "call set_image first", "binding")
         return self._shape
 
     # -- prompts -------------------------------------------------------------------------------
@@ -432,9 +476,10 @@ class Session:
     def undo(self):
         """Undo the last prompt. Returns False when there was nothing to undo."""
         st = self._lib.nni_session_undo(self._handle())
-        if st == NNI_ERR_NOTHING_TO_UNDO:
+        if st == STATUS_CODES["NNI_ERR_NOTHING_TO_UNDO"]:
+            self._finish(0, "nni_session_undo")
             return False
-        _check(self._lib, st, "nni_session_undo")
+        self._finish(st, "nni_session_undo")
         return True
 
     def reset(self):
@@ -474,16 +519,23 @@ class Session:
         self._call("nni_session_set_autozoom", int(bool(on)))
 
     def set_progress_callback(self, fn):
-        """``fn(fraction, stage) -> bool``: return True to cancel. None removes it."""
+        """``fn(fraction, stage)``: ``fraction`` in [0, 1], never decreasing within a call; return a
+        true value to cancel the running call (it then raises ``NniError`` NNI_ERR_CANCELLED and
+        changes nothing), ``None`` or ``False`` to go on. An exception raised by ``fn`` cancels the
+        call too, and is raised again from it (``fn`` is not called again during that call).
+        ``None`` removes the callback."""
         if fn is None:
             self._call("nni_session_set_progress_callback", _PROGRESS(), None)
             self._progress = None
             return
 
         def trampoline(_user, fraction, stage):
+            if self._pending is not None:
+                return 1  # keep cancelling once the callback has raised
             try:
                 return 1 if fn(fraction, stage.decode("utf-8", "replace") if stage else "") else 0
-            except Exception:
+            except BaseException as e:  # noqa: B036 - handed back to the caller, never lost
+                self._pending = e
                 return 1
 
         cb = _PROGRESS(trampoline)

@@ -4,9 +4,14 @@ offset (scribble, lasso, initial mask), undo, changed regions and error mapping.
 
     NNI_LIBRARY=target/debug/libnninteractive.so .venv/bin/python -m unittest discover -s bindings/python/tests
 """
+import ctypes
 import os
 import pathlib
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 
 import numpy as np
@@ -29,7 +34,9 @@ def dice(a, b):
     return 2.0 * np.logical_and(a, b).sum() / max(1, a.sum() + b.sum())
 
 
-class BindingTest(unittest.TestCase):
+class SessionFixture(unittest.TestCase):
+    """Two spheres A and B in a 40x48x44 int16 image, and sessions on the test model."""
+
     @classmethod
     def setUpClass(cls):
         nni.runtime_init(
@@ -44,6 +51,8 @@ class BindingTest(unittest.TestCase):
         s.set_image(self.image)
         return s
 
+
+class BindingTest(SessionFixture):
     def test_point_undo_and_changed_region(self):
         with self.session() as s:
             s.add_point((12, 14, 15))
@@ -92,6 +101,119 @@ class BindingTest(unittest.TestCase):
                 s.add_point((SHAPE[0] + 3, 0, 0))
             self.assertEqual(e.exception.status_name, "NNI_ERR_OUT_OF_BOUNDS")
             np.testing.assert_array_equal(s.get_mask(), before)
+
+
+class ConventionTest(SessionFixture):
+    """The conventions every binding shares (C, C++, Rust, Python): what cancels from the progress
+    callback, what an exception in it does, and the calls' defaults."""
+
+    def test_a_true_return_cancels_and_changes_nothing(self):
+        with self.session() as s:
+            s.add_point((12, 14, 15))
+            before = s.get_mask()
+            s.set_progress_callback(lambda fraction, stage: True)
+            with self.assertRaises(nni.NniError) as e:
+                s.add_point((28, 32, 30))
+            self.assertEqual(e.exception.status_name, "NNI_ERR_CANCELLED")
+            self.assertEqual(e.exception.status, nni.status_code("NNI_ERR_CANCELLED"))
+            np.testing.assert_array_equal(s.get_mask(), before)
+
+    def test_none_or_false_go_on_and_progress_never_goes_back(self):
+        with self.session() as s:
+            seen = []
+            s.set_progress_callback(lambda fraction, stage: seen.append((fraction, stage)))
+            s.add_point((12, 14, 15))
+            self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+            self.assertTrue(seen and all(stage for _, stage in seen), seen)
+            fractions = [f for f, _ in seen]
+            self.assertEqual(fractions, sorted(fractions))
+            self.assertEqual(fractions[-1], 1.0)
+            s.set_progress_callback(lambda fraction, stage: False)
+            s.add_point((28, 32, 30))
+            self.assertGreaterEqual(dice(s.get_mask(), np.maximum(self.a, self.b)), 0.95)
+
+    def test_an_exception_in_the_callback_cancels_and_is_raised_from_the_call(self):
+        class UserAbort(Exception):
+            pass
+
+        with self.session() as s:
+            s.add_point((12, 14, 15))
+            before = s.get_mask()
+            calls = []
+
+            def raising(fraction, stage):
+                calls.append(stage)
+                raise UserAbort("stop")
+
+            s.set_progress_callback(raising)
+            with self.assertRaises(UserAbort):
+                s.add_point((28, 32, 30))
+            self.assertEqual(len(calls), 1, "not called again once it raised")
+            np.testing.assert_array_equal(s.get_mask(), before)
+            # the undo level of the last good prompt survives, and the session still works
+            s.set_progress_callback(None)
+            s.add_point((28, 32, 30))
+            self.assertGreaterEqual(dice(s.get_mask(), np.maximum(self.a, self.b)), 0.95)
+            self.assertTrue(s.undo())
+            np.testing.assert_array_equal(s.get_mask(), before)
+
+    def test_defaults(self):
+        with self.session() as s:
+            s.add_point((12, 14, 15))  # positive, runs the prediction
+            self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+            s.set_initial_mask(self.b)  # no prediction: the mask is the one given, exactly
+            np.testing.assert_array_equal(s.get_mask(), self.b)
+            s.set_initial_mask(self.a, run_prediction=True)
+            self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+
+
+class LayoutTest(unittest.TestCase):
+    """The binding's constants and struct layouts against the library: status codes are read from
+    it (and must equal the header's), the option struct's size is checked when it is loaded, and
+    every struct offset and constant the binding copies equals what a C compiler makes of the
+    header generated from the library."""
+
+    HEADER = ROOT / "include" / "nninteractive.h"
+
+    def test_status_codes_come_from_the_library_and_match_the_header(self):
+        nni.load_library()
+        text = self.HEADER.read_text()
+        enum = text[text.index("enum nni_status") : text.index("};", text.index("enum nni_status"))]
+        header = {m.group(1): int(m.group(2)) for m in re.finditer(r"(NNI_\w+) = (-?\d+)", enum)}
+        self.assertEqual(nni.STATUS_CODES, header)
+        self.assertEqual(nni.STATUS_NAMES, {v: k for k, v in header.items()})
+        self.assertEqual(nni.STATUS_CODES["NNI_OK"], 0)
+
+    def test_struct_layouts_and_constants_match_the_header(self):
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc is None:
+            self.fail("no C compiler (tools/setup/core.sh installs one)")
+        opts = [f for f, _ in nni._Options._fields_]
+        desc = [f for f, _ in nni._ImageDesc._fields_]
+        consts = {f"NNI_DTYPE_{np.dtype(k).name.upper()}": v for k, v in nni._DTYPES.items()}
+        consts.update({f"NNI_DEVICE_{k.upper()}": v for k, v in nni.DEVICES.items()})
+        consts["NNI_ABI_VERSION"] = nni.ABI_VERSION
+        lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "nninteractive.h"', "int main(void) {"]
+        lines.append('printf("options %zu\\n", sizeof(nni_session_options));')
+        lines.append('printf("desc %zu\\n", sizeof(nni_image_desc));')
+        lines += [f'printf("options.{f} %zu\\n", offsetof(nni_session_options, {f}));' for f in opts]
+        lines += [f'printf("desc.{f} %zu\\n", offsetof(nni_image_desc, {f}));' for f in desc]
+        lines += [f'printf("{c} %lld\\n", (long long){c});' for c in consts]
+        lines.append("return 0; }")
+        with tempfile.TemporaryDirectory() as d:
+            src, exe = os.path.join(d, "layout.c"), os.path.join(d, "layout")
+            pathlib.Path(src).write_text("\n".join(lines) + "\n")
+            subprocess.run([cc, "-std=c11", "-I", str(self.HEADER.parent), src, "-o", exe], check=True)
+            out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+        c = dict(line.rsplit(" ", 1) for line in out.splitlines())
+        self.assertEqual(int(c["options"]), ctypes.sizeof(nni._Options))
+        self.assertEqual(int(c["desc"]), ctypes.sizeof(nni._ImageDesc))
+        for f in opts:
+            self.assertEqual(int(c[f"options.{f}"]), getattr(nni._Options, f).offset, f)
+        for f in desc:
+            self.assertEqual(int(c[f"desc.{f}"]), getattr(nni._ImageDesc, f).offset, f)
+        for name, value in consts.items():
+            self.assertEqual(int(c[name]), value, name)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,281 @@
+//! Volume files for the `nni` tool and the tests: NumPy `.npy` and NIfTI `.nii`/`.nii.gz` in,
+//! the mask out in the same format and geometry, and a PNG of three orthogonal slices.
+//!
+//! Buffers are C-order over `(a0, a1, a2)` = `(k, j, i)`: for NIfTI that is its own voxel order
+//! (x fastest); for `.npy` the array's axes are the reference's axes as they are.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use nninteractive_engine::error::{Error, Result};
+use nninteractive_engine::geometry::{linear, Shape};
+use nninteractive_engine::image::VoxelData;
+
+/// Owned voxels of a loaded volume.
+pub enum Voxels {
+    /// unsigned 8-bit
+    U8(Vec<u8>),
+    /// signed 16-bit
+    I16(Vec<i16>),
+    /// unsigned 16-bit
+    U16(Vec<u16>),
+    /// signed 32-bit
+    I32(Vec<i32>),
+    /// 32-bit float
+    F32(Vec<f32>),
+    /// 64-bit float
+    F64(Vec<f64>),
+}
+
+impl Voxels {
+    /// Borrow as engine input.
+    pub fn view(&self) -> VoxelData<'_> {
+        match self {
+            Voxels::U8(v) => VoxelData::U8(v),
+            Voxels::I16(v) => VoxelData::I16(v),
+            Voxels::U16(v) => VoxelData::U16(v),
+            Voxels::I32(v) => VoxelData::I32(v),
+            Voxels::F32(v) => VoxelData::F32(v),
+            Voxels::F64(v) => VoxelData::F64(v),
+        }
+    }
+
+    /// Values as f32 (for previews).
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Voxels::U8(v) => v.iter().map(|&x| x as f32).collect(),
+            Voxels::I16(v) => v.iter().map(|&x| x as f32).collect(),
+            Voxels::U16(v) => v.iter().map(|&x| x as f32).collect(),
+            Voxels::I32(v) => v.iter().map(|&x| x as f32).collect(),
+            Voxels::F32(v) => v.clone(),
+            Voxels::F64(v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+}
+
+/// A loaded volume: voxels, shape `(a0, a1, a2)` and, for NIfTI, its header (kept for writing).
+pub struct Volume {
+    /// The voxels, C order.
+    pub voxels: Voxels,
+    /// Shape `(a0, a1, a2)`.
+    pub shape: Shape,
+    /// The NIfTI header the volume came with.
+    pub nifti_header: Option<nifti::NiftiHeader>,
+}
+
+fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
+    move |e| Error::Io(format!("{}: {e}", path.display()))
+}
+
+fn is_nifti(path: &Path) -> bool {
+    let s = path.to_string_lossy().to_lowercase();
+    s.ends_with(".nii") || s.ends_with(".nii.gz")
+}
+
+/// Read a `.npy` or `.nii`/`.nii.gz` volume.
+pub fn read_volume(path: &Path) -> Result<Volume> {
+    if is_nifti(path) {
+        read_nifti(path)
+    } else {
+        read_npy(path)
+    }
+}
+
+fn read_npy(path: &Path) -> Result<Volume> {
+    let f = File::open(path).map_err(io(path))?;
+    let npy = npyz::NpyFile::new(BufReader::new(f)).map_err(io(path))?;
+    if npy.order() != npyz::Order::C {
+        return Err(Error::Io(format!(
+            "{}: Fortran-order arrays are not supported",
+            path.display()
+        )));
+    }
+    let s = npy.shape().to_vec();
+    if s.len() != 3 {
+        return Err(Error::Io(format!(
+            "{}: expected a 3D array, got shape {s:?}",
+            path.display()
+        )));
+    }
+    let shape = [s[0] as usize, s[1] as usize, s[2] as usize];
+    let descr = npy.dtype().descr().replace('\'', "");
+    let voxels = match descr.trim_start_matches(['<', '|', '=']) {
+        "u1" | "b1" => Voxels::U8(npy.into_vec::<u8>().map_err(io(path))?),
+        "i2" => Voxels::I16(npy.into_vec::<i16>().map_err(io(path))?),
+        "u2" => Voxels::U16(npy.into_vec::<u16>().map_err(io(path))?),
+        "i4" => Voxels::I32(npy.into_vec::<i32>().map_err(io(path))?),
+        "f4" => Voxels::F32(npy.into_vec::<f32>().map_err(io(path))?),
+        "f8" => Voxels::F64(npy.into_vec::<f64>().map_err(io(path))?),
+        other => {
+            return Err(Error::Io(format!(
+                "{}: unsupported dtype {other}",
+                path.display()
+            )))
+        }
+    };
+    Ok(Volume {
+        voxels,
+        shape,
+        nifti_header: None,
+    })
+}
+
+fn read_nifti(path: &Path) -> Result<Volume> {
+    use nifti::{IntoNdArray, NiftiObject};
+    let obj = nifti::ReaderOptions::new()
+        .read_file(path)
+        .map_err(io(path))?;
+    let header = obj.header().clone();
+    let arr = obj.into_volume().into_ndarray::<f32>().map_err(io(path))?;
+    let d = arr.shape().to_vec();
+    if d.len() < 3 || d[3..].iter().any(|&x| x != 1) {
+        return Err(Error::Io(format!(
+            "{}: expected a 3D volume, got dims {d:?}",
+            path.display()
+        )));
+    }
+    let (nx, ny, nz) = (d[0], d[1], d[2]);
+    // NIfTI stores x fastest, which is our C order over (z, y, x): take the memory order directly
+    // when the array is laid out that way, else index it.
+    let out: Vec<f32> = match (arr.t().is_standard_layout(), arr.as_slice_memory_order()) {
+        (true, Some(data)) => data.to_vec(),
+        _ => {
+            let mut out = Vec::with_capacity(nx * ny * nz);
+            let mut idx = vec![0usize; d.len()];
+            for z in 0..nz {
+                for y in 0..ny {
+                    for x in 0..nx {
+                        idx[0] = x;
+                        idx[1] = y;
+                        idx[2] = z;
+                        out.push(arr[ndarray::IxDyn(&idx)]);
+                    }
+                }
+            }
+            out
+        }
+    };
+    Ok(Volume {
+        voxels: Voxels::F32(out),
+        shape: [nz, ny, nx],
+        nifti_header: Some(header),
+    })
+}
+
+/// Write a 0/1 mask in the input's format: `.npy` (uint8, C order) or NIfTI (uint8, with the
+/// reference header's geometry).
+pub fn write_mask(
+    path: &Path,
+    mask: &[u8],
+    shape: Shape,
+    like: Option<&nifti::NiftiHeader>,
+) -> Result<()> {
+    if is_nifti(path) {
+        let arr = ndarray::Array3::from_shape_fn((shape[2], shape[1], shape[0]), |(x, y, z)| {
+            mask[linear(shape, z, y, x)]
+        });
+        let mut opts = nifti::writer::WriterOptions::new(path);
+        if let Some(h) = like {
+            opts = opts.reference_header(h);
+        }
+        opts.write_nifti(&arr).map_err(io(path))
+    } else {
+        write_npy(path, mask, shape)
+    }
+}
+
+/// Write a C-order `.npy` array of `shape`.
+pub fn write_npy<T: npyz::AutoSerialize + Copy>(
+    path: &Path,
+    data: &[T],
+    shape: Shape,
+) -> Result<()> {
+    use npyz::WriterBuilder;
+    let f = File::create(path).map_err(io(path))?;
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[shape[0] as u64, shape[1] as u64, shape[2] as u64])
+        .writer(BufWriter::new(f))
+        .begin_nd()
+        .map_err(io(path))?;
+    w.extend(data.iter().copied()).map_err(io(path))?;
+    w.finish().map_err(io(path))
+}
+
+/// Write a PNG with three orthogonal slices through `center` (a0, a1, a2), image windowed to its
+/// 1st..99th percentile, mask overlaid in red. Returns the picture's size.
+pub fn write_preview_png(
+    path: &Path,
+    image: &[f32],
+    mask: &[u8],
+    shape: Shape,
+    center: [usize; 3],
+) -> Result<(u32, u32)> {
+    let mut sorted: Vec<f32> = image
+        .iter()
+        .step_by((image.len() / 100_000).max(1))
+        .copied()
+        .collect();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let lo = sorted[sorted.len() / 100];
+    let hi = sorted[(sorted.len() * 99) / 100].max(lo + 1e-6);
+    // three panels: a0 fixed (rows a1, cols a2), a1 fixed (rows a0 flipped, cols a2),
+    // a2 fixed (rows a0 flipped, cols a1)
+    let panels: [(usize, usize); 3] = [
+        (shape[1], shape[2]),
+        (shape[0], shape[2]),
+        (shape[0], shape[1]),
+    ];
+    let gap = 4usize;
+    let width = panels.iter().map(|p| p.1).sum::<usize>() + 2 * gap;
+    let height = panels.iter().map(|p| p.0).max().unwrap_or(1);
+    let mut rgb = vec![0u8; width * height * 3];
+    let mut x0 = 0usize;
+    for (pi, &(rows, cols)) in panels.iter().enumerate() {
+        for r in 0..rows {
+            for c in 0..cols {
+                let idx = match pi {
+                    0 => linear(shape, center[0], r, c),
+                    1 => linear(shape, rows - 1 - r, center[1], c),
+                    _ => linear(shape, rows - 1 - r, c, center[2]),
+                };
+                let g = ((image[idx] - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0;
+                let (mut rr, mut gg, mut bb) = (g, g, g);
+                if mask[idx] != 0 {
+                    rr = 0.55 * g + 0.45 * 255.0;
+                    gg = 0.55 * g + 0.45 * 40.0;
+                    bb = 0.55 * g + 0.45 * 40.0;
+                }
+                let o = (r * width + x0 + c) * 3;
+                rgb[o] = rr as u8;
+                rgb[o + 1] = gg as u8;
+                rgb[o + 2] = bb as u8;
+            }
+        }
+        x0 += cols + gap;
+    }
+    // small volumes are enlarged (nearest) so the picture is at least ~256 pixels high
+    let zoom = (256 / height.max(1)).max(1);
+    let (width, height, rgb) = if zoom > 1 {
+        let (w, h) = (width * zoom, height * zoom);
+        let mut big = vec![0u8; w * h * 3];
+        for y in 0..h {
+            for x in 0..w {
+                let o = (y * w + x) * 3;
+                let i = ((y / zoom) * width + x / zoom) * 3;
+                big[o..o + 3].copy_from_slice(&rgb[i..i + 3]);
+            }
+        }
+        (w, h, big)
+    } else {
+        (width, height, rgb)
+    };
+    let f = File::create(path).map_err(io(path))?;
+    let mut enc = png::Encoder::new(BufWriter::new(f), width as u32, height as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(io(path))?;
+    w.write_image_data(&rgb).map_err(io(path))?;
+    Ok((width as u32, height as u32))
+}

@@ -1,0 +1,80 @@
+//! nninteractive-engine: nnInteractive 3D promptable segmentation in process, on ONNX Runtime.
+//! The C ABI that viewers load (`libnninteractive`, the workspace's root crate) and the `nni`
+//! tool (`cli/`) are both thin layers over this crate; Rust programs use it directly.
+//!
+//! # Module map
+//! | module | job |
+//! |---|---|
+//! | [`session`] | the interactive session: image, prompts and mask ([`session`]), undo transactions (`session::transaction`), the prediction pipeline: AutoZoom and refinement (`session::predict`) |
+//! | [`image`] | image preprocessing: dtype conversion, z-score over the nonzero box |
+//! | [`prompts`] | prompt rasterisation values (point ball, float16 rounding rules) |
+//! | [`channels`] | compact (chunked, sparse) float16 storage of the interaction channels |
+//! | [`planning`] | patch placement, AutoZoom border test, refinement box planning |
+//! | [`resample`] | nearest / area / trilinear resampling and window filters, PyTorch arithmetic |
+//! | [`backend`] | ONNX Runtime loading (`load-dynamic`), execution providers, the [`Network`] seam |
+//! | [`metadata`] | model metadata carried inside the ONNX file |
+//! | [`geometry`] | boxes, shapes, rounding helpers |
+//! | [`error`] | the engine's error type (the C ABI maps it to its status codes) |
+//! | `phantom` | (feature `phantom`) synthetic test volumes with known objects, Dice |
+//! | `testing` | (feature `fake-network`) a scripted test double of the network |
+//!
+//! Axes: the engine uses the reference's axis order, the three axes of a C-order array
+//! `image[a0, a1, a2]` (a2 fastest). The C ABI speaks ITK/VTK `(i, j, k)` with i fastest:
+//! `(i, j, k) = (a2, a1, a0)`, and the buffers are the same bytes.
+
+// Per-axis loops index several 3-arrays at once (lo, hi, shape); iterators would obscure them.
+#![allow(clippy::needless_range_loop)]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod backend;
+pub mod channels;
+pub mod error;
+pub mod geometry;
+pub mod image;
+pub mod metadata;
+#[cfg(feature = "phantom")]
+pub mod phantom;
+pub mod planning;
+pub mod prompts;
+pub mod resample;
+pub mod session;
+#[cfg(feature = "fake-network")]
+pub mod testing;
+
+pub use backend::{init_runtime, Device, Network, OrtNetwork};
+pub use error::{Error, Result};
+pub use geometry::{BBox, Shape};
+pub use image::VoxelData;
+pub use session::{MaskPrompt, ProgressFn, Session};
+
+use std::path::Path;
+
+/// Open a model file and make a session on it (ONNX Runtime is loaded on first use).
+pub fn open_session(model: &Path, device: Device, num_threads: usize) -> Result<Session> {
+    let (net, meta) = OrtNetwork::open(model, device, num_threads)?;
+    Ok(Session::new(Box::new(net), meta))
+}
+
+/// Open a model held in memory (`label` names it in messages) and make a session on it.
+pub fn open_session_from_bytes(
+    model: &[u8],
+    label: &str,
+    device: Device,
+    num_threads: usize,
+) -> Result<Session> {
+    let (net, meta) = OrtNetwork::from_bytes(model, label, device, num_threads)?;
+    Ok(Session::new(Box::new(net), meta))
+}
+
+/// Text of a caught panic payload.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}

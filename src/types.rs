@@ -1,0 +1,83 @@
+//! The plain data of the C ABI: voxel types, devices, version numbers, the option and image
+//! structs and the progress callback type. Sizes are part of the ABI (asserted here and in C).
+
+use std::ffi::{c_char, c_void};
+
+/// Voxel type: unsigned 8-bit.
+pub const NNI_DTYPE_UINT8: i32 = 1;
+/// Voxel type: signed 16-bit.
+pub const NNI_DTYPE_INT16: i32 = 2;
+/// Voxel type: unsigned 16-bit.
+pub const NNI_DTYPE_UINT16: i32 = 3;
+/// Voxel type: signed 32-bit.
+pub const NNI_DTYPE_INT32: i32 = 4;
+/// Voxel type: 32-bit float.
+pub const NNI_DTYPE_FLOAT32: i32 = 5;
+/// Voxel type: 64-bit float.
+pub const NNI_DTYPE_FLOAT64: i32 = 6;
+
+/// Device: CUDA when available, else CPU.
+pub const NNI_DEVICE_AUTO: i32 = 0;
+/// Device: CPU only.
+pub const NNI_DEVICE_CPU: i32 = 1;
+/// Device: CUDA (an error when unavailable).
+pub const NNI_DEVICE_CUDA: i32 = 2;
+
+/// Version of the C ABI described by this header; bumped on incompatible changes.
+pub const NNI_ABI_VERSION: u32 = 1;
+
+/// Major version of the library this header belongs to (`nni_version() >> 16` at run time).
+pub const NNI_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to (`(nni_version() >> 8) & 0xff`).
+pub const NNI_VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to (`nni_version() & 0xff`).
+pub const NNI_VERSION_PATCH: u32 = 0;
+
+/// Options for `nni_session_new`. Fill with `nni_session_options_init` first, then set fields.
+#[repr(C)]
+pub struct nni_session_options {
+    /// `sizeof(nni_session_options)`, set by `nni_session_options_init`.
+    pub struct_size: u32,
+    /// Path of the ONNX model (UTF-8, NUL-terminated). Required.
+    pub model_path: *const c_char,
+    /// `NNI_DEVICE_AUTO` (default), `NNI_DEVICE_CPU` or `NNI_DEVICE_CUDA`.
+    pub device: i32,
+    /// Inference threads; 0 lets ONNX Runtime choose.
+    pub num_threads: i32,
+    /// AutoZoom on (1, default) or off (0).
+    pub autozoom: i32,
+}
+
+/// An image to segment. The buffer is copied before `nni_session_set_image` returns.
+#[repr(C)]
+pub struct nni_image_desc {
+    /// Voxels, `dims[0]` varying fastest (ITK/VTK buffer order), aligned to the voxel type
+    /// (as any C array of it is).
+    pub data: *const c_void,
+    /// One of the `NNI_DTYPE_*` values.
+    pub dtype: i32,
+    /// Number of voxels in `data`; must equal `dims[0] * dims[1] * dims[2]`.
+    pub voxel_count: usize,
+    /// Size along i, j, k.
+    pub dims: [u64; 3],
+    /// Voxel spacing along i, j, k (positive, finite).
+    pub spacing: [f64; 3],
+    /// World position of voxel (0, 0, 0).
+    pub origin: [f64; 3],
+    /// Direction cosines, row-major 3x3 (column c is the world direction of index axis c).
+    pub direction: [f64; 9],
+}
+
+/// Progress callback: `fraction` in [0, 1] (never decreasing within a call) and a short stage
+/// text (valid during the call only). Return 0 to go on, nonzero to cancel the running call, which
+/// then returns `NNI_ERR_CANCELLED` with nothing changed. Called on the thread that made the call.
+/// The same convention holds in every binding: a true return value cancels (C++ `true`, Python
+/// `True`, Rust `true`), and an exception thrown by a binding's callback cancels the call and is
+/// raised again from the call once the session is restored.
+pub type nni_progress_callback = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, fraction: f64, stage: *const c_char) -> i32,
+>;
+
+// The option and image structs are part of the ABI: their sizes are fixed (checked from C too).
+const _: () = assert!(std::mem::size_of::<nni_session_options>() == 32);
+const _: () = assert!(std::mem::size_of::<nni_image_desc>() == 24 + 24 + 24 + 24 + 72);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh machine, idempotently:
+#  - .venv: Python with onnxruntime (its wheel ships libonnxruntime), onnx and numpy (model tools)
+#  - .deps/onnxruntime/libonnxruntime.so: the ONNX Runtime library the engine loads at run time
+#  - cmake, a C/C++ toolchain and pkg-config (Debian packages) for the C ABI tests and the
+#    package test (tools/install.sh consumers)
+#  - cbindgen (pinned) for the header drift check
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+ORT_VERSION=1.31.1
+CBINDGEN_VERSION=0.29.2
+
+if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 ||
+    ! command -v pkg-config >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make pkg-config >/dev/null
+    else
+        echo "setup: please install cmake, g++ and pkg-config (Debian: apt-get install cmake g++ pkg-config)" >&2
+        exit 1
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import onnxruntime, onnx, numpy; assert onnxruntime.__version__ == '$ORT_VERSION'" 2>/dev/null; then
+    .venv/bin/pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION" onnx numpy
+fi
+
+mkdir -p .deps/onnxruntime
+CAPI=$(.venv/bin/python -c "import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi'))")
+LIB=$(ls "$CAPI"/libonnxruntime.so.* | head -n1)
+cp -f "$LIB" .deps/onnxruntime/libonnxruntime.so
+if [ -f "$CAPI/libonnxruntime_providers_shared.so" ]; then
+    cp -f "$CAPI/libonnxruntime_providers_shared.so" .deps/onnxruntime/
+fi
+
+if ! command -v cbindgen >/dev/null 2>&1 || [ "$(cbindgen --version 2>/dev/null)" != "cbindgen $CBINDGEN_VERSION" ]; then
+    cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"
+fi
+echo "setup: ONNX Runtime $ORT_VERSION at .deps/onnxruntime/libonnxruntime.so; cbindgen $CBINDGEN_VERSION"
