@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use nninteractive_engine::{Device, Error, Result, Session, VoxelData};
+use nninteractive_engine::{
+    BackendChoice, Device, Error, NetworkOptions, Precision, Result, Session, VoxelData,
+};
 
 use crate::boundary::{guard, write_c_string};
 use crate::types::*;
@@ -42,13 +44,8 @@ pub unsafe extern "C" fn nni_session_new(
         // SAFETY: the caller promises NULL or a writable pointer slot.
         let out = unsafe { out.as_mut() }.ok_or(Error::NullPointer("out"))?;
         *out = std::ptr::null_mut();
-        // SAFETY: the caller promises NULL or a readable nni_session_options.
-        let opts = unsafe { opts.as_ref() }.ok_or(Error::NullPointer("opts"))?;
-        if (opts.struct_size as usize) < std::mem::size_of::<nni_session_options>() {
-            return Err(Error::InvalidArgument(
-                "opts->struct_size is too small: call nni_session_options_init first".into(),
-            ));
-        }
+        // SAFETY: the caller promises NULL or a readable nni_session_options of its struct_size.
+        let opts = unsafe { read_options(opts)? };
         if opts.model_path.is_null() {
             return Err(Error::NullPointer("opts->model_path"));
         }
@@ -62,17 +59,31 @@ pub unsafe extern "C" fn nni_session_new(
             NNI_DEVICE_CUDA => Device::Cuda,
             d => return Err(Error::InvalidArgument(format!("unknown device {d}"))),
         };
+        let precision = match opts.precision {
+            NNI_PRECISION_EXACT => Precision::Exact,
+            NNI_PRECISION_FAST => Precision::Fast,
+            p => return Err(Error::InvalidArgument(format!("unknown precision {p}"))),
+        };
+        let backend = match opts.backend {
+            NNI_BACKEND_AUTO => BackendChoice::Auto,
+            NNI_BACKEND_ONNXRUNTIME => BackendChoice::OnnxRuntime,
+            NNI_BACKEND_OPENVINO => BackendChoice::OpenVino,
+            b => return Err(Error::InvalidArgument(format!("unknown backend {b}"))),
+        };
         if opts.num_threads < 0 {
             return Err(Error::InvalidArgument(format!(
                 "num_threads must be >= 0, got {}",
                 opts.num_threads
             )));
         }
-        let mut session = nninteractive_engine::open_session(
-            std::path::Path::new(path),
+        let network = NetworkOptions {
             device,
-            opts.num_threads as usize,
-        )?;
+            precision,
+            backend,
+            num_threads: opts.num_threads as usize,
+        };
+        let mut session =
+            nninteractive_engine::open_session_with(std::path::Path::new(path), &network)?;
         session.set_autozoom(opts.autozoom != 0);
         let cancel = session.cancel_flag();
         *out = Box::into_raw(Box::new(nni_session {
@@ -81,6 +92,51 @@ pub unsafe extern "C" fn nni_session_new(
         }));
         Ok(())
     })
+}
+
+/// The caller's options, as many bytes as its `struct_size` says; the fields of a newer version
+/// than the caller's keep their defaults.
+///
+/// # Safety
+/// `opts` is NULL or points to a readable options struct of at least its `struct_size` bytes.
+unsafe fn read_options(opts: *const nni_session_options) -> Result<nni_session_options> {
+    if opts.is_null() {
+        return Err(Error::NullPointer("opts"));
+    }
+    // SAFETY: non-NULL; every version starts with the u32 struct_size.
+    let size = unsafe { std::ptr::read_unaligned(opts as *const u32) } as usize;
+    let full = std::mem::size_of::<nni_session_options>();
+    if size < NNI_SESSION_OPTIONS_SIZE_V1 as usize {
+        return Err(Error::InvalidArgument(
+            "opts->struct_size is too small: call nni_session_options_init first".into(),
+        ));
+    }
+    if size > full {
+        return Err(Error::InvalidArgument(format!(
+            "opts->struct_size is {size}, this library's nni_session_options has {full} bytes: the caller was built against a newer header"
+        )));
+    }
+    let mut out = nni_session_options::DEFAULTS;
+    // Copy what the caller's version holds. A version 1 struct ends with 4 bytes of padding where
+    // `precision` now lies: those are reset to the default below.
+    let copy = if size >= full {
+        full
+    } else {
+        NNI_SESSION_OPTIONS_SIZE_V1 as usize
+    };
+    // SAFETY: the caller's struct holds `size >= copy` readable bytes; `out` holds `full >= copy`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            opts as *const u8,
+            (&mut out as *mut nni_session_options).cast::<u8>(),
+            copy,
+        )
+    };
+    if copy < full {
+        out.precision = nni_session_options::DEFAULTS.precision;
+        out.backend = nni_session_options::DEFAULTS.backend;
+    }
+    Ok(out)
 }
 
 /// Free a session (NULL is ignored).

@@ -31,7 +31,7 @@ pub enum nni_status {
     NNI_ERR_UNSUPPORTED = 6,
     /// The model file is missing, corrupt or inconsistent.
     NNI_ERR_MODEL = 7,
-    /// ONNX Runtime could not be loaded, or is incompatible.
+    /// A runtime library (ONNX Runtime, OpenVINO) could not be loaded, or is incompatible.
     NNI_ERR_RUNTIME = 8,
     /// Running the network failed; nothing changed.
     NNI_ERR_INFERENCE = 9,

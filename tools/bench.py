@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
-"""Per-prompt latency and peak memory: nninteractive-native beside the reference Python pipeline,
-same network (an nnInteractive model folder and its ONNX conversion), same image, same prompts,
-one run each, reported as a ratio.
+"""Per-click latency and peak memory of nninteractive-native beside the reference pipeline, same
+network, same image, same prompts, one run each (each run its own process, so peak resident
+memory, VmHWM, compares), reported as ratios. Not a test: nothing is asserted.
 
-    .venv/bin/python tools/bench.py [--model-folder models/tiny-trained-p64] [--size 256 256 192]
+    tools/setup/ref.sh && .venv-ref/bin/python tools/bench.py [--scenario release autozoom]
+        [--threads 2] [--write-docs]
 
-The reference runs `nnInteractiveInferenceSession` (CPU, float32, 2 torch threads) in
-.venv-ref; the engine runs `nni bench` (release build, 2 ONNX Runtime threads). Each side is its own
-process, so peak resident memory (VmHWM) is comparable. Not a test: nothing is asserted.
+Scenarios:
+  release   the released architecture (ResEncL, 102 M parameters, 192^3 patch) with random
+            weights (tools/model/make_release_size_model.py, converted by convert_model.py;
+            made under build/ once), a 384x384x256 CT-like int16 volume, two clicks on a
+            lesion, AutoZoom off
+  autozoom  the tiny trained network (models/tiny-trained-p64's weights) at a 192^3 patch, a
+            256x256x192 float32 volume of bright objects, five prompts with AutoZoom on
+
+Each scenario runs the reference (`nnInteractiveInferenceSession`, CPU, float32, torch threads),
+the engine in EXACT precision (`nni bench`, release build, ONNX Runtime) and in FAST precision
+(OpenVINO: bfloat16 where the CPU has it, else float32). It prints a table per scenario: wall time
+per prompt, peak RSS, ratios to the reference, Dice of each run's final mask against the
+reference's and of FAST against EXACT. --write-docs writes docs/performance.md,
+docs/performance.json and docs/performance.png.
 """
 import argparse
 import json
 import os
+import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,13 +35,45 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE_FOLDER = os.path.join(REPO, "build", "resencl-192")
+RELEASE_ONNX = os.path.join(REPO, "build", "resencl-192.onnx")
 
 
-def make_inputs(tmp, size):
-    """A float32 volume with a noisy background and three bright objects of different sizes (the
-    kind of image the tiny trained model knows), and a prompt list in (i, j, k)."""
+# ------------------------------------------------------------------------------------ inputs
+def ct_inputs(tmp):
+    """A 384x384x256 (i, j, k) int16 CT-like volume (air, body, lungs, spine, a lesion) and two
+    clicks on the lesion."""
     rng = np.random.default_rng(0)
-    shape = tuple(size[::-1])  # (a0, a1, a2) = (k, j, i)
+    shape = (256, 384, 384)  # (a0, a1, a2) = (k, j, i)
+    k, j, i = np.ogrid[: shape[0], : shape[1], : shape[2]]
+    img = np.full(shape, -1000, np.int16)
+    body = ((i - 192) / 170.0) ** 2 + ((j - 200) / 130.0) ** 2 <= 1
+    img[np.broadcast_to(body, shape)] = 40
+    for cx in (130, 254):
+        lung = ((i - cx) / 50.0) ** 2 + ((j - 185) / 70.0) ** 2 + ((k - 128) / 110.0) ** 2 <= 1
+        img[lung] = -820
+    spine = ((i - 192) / 18.0) ** 2 + ((j - 300) / 18.0) ** 2 <= 1
+    img[np.broadcast_to(spine, shape)] = 700
+    lesion_c = (140, 190, 250)  # (a0, a1, a2)
+    lesion = ((k - lesion_c[0]) / 11.0) ** 2 + ((j - lesion_c[1]) / 13.0) ** 2 + ((i - lesion_c[2]) / 12.0) ** 2 <= 1
+    img[lesion] = 90
+    img = (img + rng.normal(0, 12, shape)).astype(np.int16)
+    np.save(os.path.join(tmp, "image.npy"), img)
+    ijk = lambda a: [int(a[2]), int(a[1]), int(a[0])]
+    prompts = [
+        {"type": "point", "ijk": ijk(lesion_c), "positive": True},
+        {"type": "point", "ijk": ijk((lesion_c[0] + 4, lesion_c[1] - 3, lesion_c[2] + 2)), "positive": True},
+    ]
+    with open(os.path.join(tmp, "prompts.json"), "w") as f:
+        json.dump({"prompts": prompts}, f)
+    return "384x384x256 int16 CT-like", prompts
+
+
+def blob_inputs(tmp):
+    """A 256x256x192 (i, j, k) float32 volume with a noisy background and three bright objects
+    (what the tiny trained model knows), and five prompts."""
+    rng = np.random.default_rng(0)
+    shape = (192, 256, 256)
     g = np.indices(shape, dtype=np.float32)
     c = [s / 2 for s in shape]
     img = (100 + rng.normal(0, 20, shape)).astype(np.float32)
@@ -51,17 +97,55 @@ def make_inputs(tmp, size):
     ]
     with open(os.path.join(tmp, "prompts.json"), "w") as f:
         json.dump({"prompts": prompts}, f)
-    return shape
+    return "256x256x192 float32 objects", prompts
 
 
-def reference_worker(model_folder, tmp, threads):
+# ------------------------------------------------------------------------------------ models
+def ref_python():
+    return os.environ.get("NNI_REF_PYTHON", os.path.join(REPO, ".venv-ref", "bin", "python"))
+
+
+def convert(folder, onnx, threads):
+    subprocess.run([ref_python(), "-W", "ignore", os.path.join(REPO, "tools", "model", "convert_model.py"),
+                    folder, onnx, "--threads", str(threads)], check=True, stdout=subprocess.DEVNULL)
+
+
+def release_model(threads):
+    if not os.path.isdir(RELEASE_FOLDER):
+        subprocess.run([ref_python(), os.path.join(REPO, "tools", "model", "make_release_size_model.py"),
+                        "--out", RELEASE_FOLDER], check=True)
+    if not os.path.isfile(RELEASE_ONNX):
+        convert(RELEASE_FOLDER, RELEASE_ONNX, threads)
+    return RELEASE_FOLDER, RELEASE_ONNX
+
+
+def tiny_p192_model(work, threads):
+    """models/tiny-trained-p64's weights with a 192^3 patch (the network is fully convolutional)."""
+    folder = os.path.join(work, "tiny-trained-p192")
+    shutil.copytree(os.path.join(REPO, "models", "tiny-trained-p64"), folder)
+    plans_path = os.path.join(folder, "plans.json")
+    with open(plans_path) as f:
+        plans = json.load(f)
+    for cfg in plans["configurations"].values():
+        if "patch_size" in cfg:
+            cfg["patch_size"] = [192, 192, 192]
+    with open(plans_path, "w") as f:
+        json.dump(plans, f, indent=1)
+    onnx = os.path.join(work, "tiny-trained-p192.onnx")
+    convert(folder, onnx, threads)
+    return folder, onnx
+
+
+# ------------------------------------------------------------------------------------ runs
+def reference_worker(model_folder, tmp, threads, autozoom):
     """Runs inside .venv-ref: replay the prompts with the reference session, JSON lines out."""
     import torch
     from nnInteractive.inference.inference_session import nnInteractiveInferenceSession
 
     img = np.load(os.path.join(tmp, "image.npy"))
     prompts = json.load(open(os.path.join(tmp, "prompts.json")))["prompts"]
-    s = nnInteractiveInferenceSession(device=torch.device("cpu"), torch_n_threads=threads, do_autozoom=True, verbose=False)
+    s = nnInteractiveInferenceSession(device=torch.device("cpu"), torch_n_threads=threads,
+                                      do_autozoom=autozoom, verbose=False)
     s.initialize_from_trained_model_folder(model_folder)
     t = time.time()
     s.set_image(img[None])
@@ -76,9 +160,10 @@ def reference_worker(model_folder, tmp, threads):
             s.add_point_interaction(ax(p["ijk"]), include_interaction=p["positive"], run_prediction=True)
         else:
             lo, hi = ax(p["min"]), ax(p["max"])
-            s.add_bbox_interaction([[a, b] for a, b in zip(lo, hi)], include_interaction=p["positive"], run_prediction=True)
+            s.add_bbox_interaction([[a, b] for a, b in zip(lo, hi)], include_interaction=p["positive"],
+                                   run_prediction=True)
         out.append({"step": p["type"], "index": n, "seconds": time.time() - t, "foreground": int(target.sum())})
-    np.save(os.path.join(tmp, "reference_mask.npy"), target)
+    np.save(os.path.join(tmp, "mask_reference.npy"), target)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for o in out:
         print(json.dumps(o))
@@ -86,8 +171,10 @@ def reference_worker(model_folder, tmp, threads):
 
 
 def parse(lines):
-    steps, peak = [], None
+    steps, peak, described = [], None, ""
     for line in lines.splitlines():
+        if line.startswith("network: "):
+            described = line[len("network: "):]
         if not line.startswith("{"):
             continue
         d = json.loads(line)
@@ -95,52 +182,184 @@ def parse(lines):
             peak = d["peak_rss_mib"]
         else:
             steps.append(d)
-    return steps, peak
+    return steps, peak, described
+
+
+def run_reference(model_folder, tmp, threads, autozoom):
+    proc = subprocess.run([ref_python(), "-W", "ignore", os.path.abspath(__file__), "--threads", str(threads),
+                           "--reference-worker", model_folder, tmp, "1" if autozoom else "0"],
+                          check=True, capture_output=True, text=True)
+    steps, peak, _ = parse(proc.stdout)
+    return {"steps": steps, "peak_rss_mib": peak, "described": f"reference nninteractive 2.6.0, torch {torch_version()} float32"}
+
+
+def torch_version():
+    return subprocess.run([ref_python(), "-c", "import torch; print(torch.__version__)"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def run_native(onnx, tmp, threads, autozoom, fast, label):
+    env = {**os.environ}
+    env.setdefault("NNI_ONNXRUNTIME_PATH", os.path.join(REPO, ".deps", "onnxruntime", "libonnxruntime.so"))
+    env.setdefault("NNI_OPENVINO_PATH", os.path.join(REPO, ".deps", "openvino", "libopenvino_c.so"))
+    cmd = [os.path.join(REPO, "target", "release", "nni"), "bench", "--model", onnx, "--device", "cpu",
+           "--image", os.path.join(tmp, "image.npy"), "--prompts", os.path.join(tmp, "prompts.json"),
+           "--threads", str(threads), "--out", os.path.join(tmp, f"mask_{label}.npy")]
+    if fast:
+        cmd.append("--fast")
+    if not autozoom:
+        cmd.append("--no-autozoom")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"nni bench ({label}) failed: {proc.stderr.strip()}")
+    steps, peak, described = parse(proc.stdout)
+    return {"steps": steps, "peak_rss_mib": peak, "described": described}
+
+
+def dice(a, b):
+    a, b = a.astype(bool), b.astype(bool)
+    s = np.count_nonzero(a) + np.count_nonzero(b)
+    return 1.0 if s == 0 else 2.0 * np.count_nonzero(a & b) / s
+
+
+def scenario(name, threads):
+    with tempfile.TemporaryDirectory() as tmp:
+        if name == "release":
+            folder, onnx = release_model(threads)
+            image, prompts = ct_inputs(tmp)
+            autozoom = False
+            network = "ResEncL, 102.4 M parameters, 192^3 patch, random weights"
+        else:
+            folder, onnx = tiny_p192_model(tmp, threads)
+            image, prompts = blob_inputs(tmp)
+            autozoom = True
+            network = "tiny trained network (tiny-trained-p64 weights), 192^3 patch"
+        runs = {}
+        # One process at a time: their peaks and times must not disturb each other.
+        runs["reference"] = run_reference(folder, tmp, threads, autozoom)
+        runs["exact"] = run_native(onnx, tmp, threads, autozoom, False, "exact")
+        runs["fast"] = run_native(onnx, tmp, threads, autozoom, True, "fast")
+        masks = {k: np.load(os.path.join(tmp, f"mask_{k}.npy")) for k in runs}
+        # nni writes masks in (i, j, k)-fastest .npy like its input: same layout as the reference's.
+        for k in runs:
+            runs[k]["dice_vs_reference"] = dice(masks[k].reshape(-1), masks["reference"].reshape(-1))
+        runs["fast"]["dice_vs_exact"] = dice(masks["fast"].reshape(-1), masks["exact"].reshape(-1))
+        return {"scenario": name, "network": network, "image": image, "autozoom": autozoom,
+                "prompts": [p["type"] for p in prompts], "threads": threads, "runs": runs}
+
+
+# ------------------------------------------------------------------------------------ report
+def machine():
+    cpu = "unknown CPU"
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and cpu == "unknown CPU":
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {' '.join(isa) or 'no AVX2'}, {platform.system()} {platform.release()}"
+
+
+def table(result):
+    runs = result["runs"]
+    ref = runs["reference"]
+    lines = [f"| step | reference s | EXACT s | ratio | FAST s | ratio |", "|---|---|---|---|---|---|"]
+    for r, e, f in zip(ref["steps"], runs["exact"]["steps"], runs["fast"]["steps"]):
+        label = r["step"] if "index" not in r else f"{r['index'] + 1}: {r['step']}"
+        lines.append(f"| {label} | {r['seconds']:.2f} | {e['seconds']:.2f} | {e['seconds'] / max(r['seconds'], 1e-9):.2f}x "
+                     f"| {f['seconds']:.2f} | {f['seconds'] / max(r['seconds'], 1e-9):.2f}x |")
+    rp, ep, fp = ref["peak_rss_mib"], runs["exact"]["peak_rss_mib"], runs["fast"]["peak_rss_mib"]
+    lines.append(f"| peak RSS MiB | {rp:.0f} | {ep:.0f} | {ep / rp:.2f}x | {fp:.0f} | {fp / rp:.2f}x |")
+    lines.append(f"| Dice of the final mask vs reference | 1 | {runs['exact']['dice_vs_reference']:.4f} | "
+                 f"| {runs['fast']['dice_vs_reference']:.4f} | |")
+    lines.append(f"| Dice FAST vs EXACT | | | | {runs['fast']['dice_vs_exact']:.4f} | |")
+    return "\n".join(lines)
+
+
+def chart(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, res in zip(axes[0], results):
+        runs = res["runs"]
+        labels = [(s["step"] if "index" not in s else f"{s['index'] + 1}:{s['step']}") for s in runs["reference"]["steps"]]
+        x = np.arange(len(labels))
+        for n, (k, color) in enumerate((("reference", "#888888"), ("exact", "#1f77b4"), ("fast", "#ff7f0e"))):
+            ax.bar(x + (n - 1) * 0.27, [s["seconds"] for s in runs[k]["steps"]], 0.27,
+                   label=f"{k} (peak {runs[k]['peak_rss_mib'] / 1024:.1f} GiB)", color=color)
+        ax.set_xticks(x, labels, rotation=30)
+        ax.set_ylabel("seconds")
+        ax.set_title(f"{res['scenario']}: {res['network'].split(',')[0]}")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def write_docs(results, command):
+    os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
+    with open(os.path.join(REPO, "docs", "performance.json"), "w") as f:
+        json.dump({"machine": machine(), "command": command, "results": results}, f, indent=1)
+    chart(results, os.path.join(REPO, "docs", "performance.png"))
+    parts = [
+        "# Performance: a click beside the reference",
+        "",
+        "Written by `" + command + "` (one run; not a test: nothing is asserted).",
+        "",
+        f"Machine: {machine()}. Both sides use the same thread count; each run is its own process,",
+        "one at a time, and its peak resident memory is the process's VmHWM.",
+        "",
+        "EXACT is the default precision (ONNX Runtime, float32: the reference's results). FAST is",
+        "`NNI_PRECISION_FAST` / `--fast`: OpenVINO in bfloat16 where the CPU has native bfloat16,",
+        "else OpenVINO in float32. The runtime each run used, as `nni_session_describe` names it:",
+        "",
+    ]
+    for res in results:
+        parts += [f"## {res['scenario']}: {res['network']}", "",
+                  f"Image {res['image']}; prompts {', '.join(res['prompts'])}; AutoZoom {'on' if res['autozoom'] else 'off'}; "
+                  f"{res['threads']} threads.", ""]
+        for k in ("reference", "exact", "fast"):
+            parts.append(f"- {k}: {res['runs'][k]['described']}")
+        parts += ["", table(res), ""]
+    parts += ["![per-prompt wall time](performance.png)", ""]
+    with open(os.path.join(REPO, "docs", "performance.md"), "w") as f:
+        f.write("\n".join(parts))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model-folder", default=os.path.join(REPO, "models", "tiny-trained-p64"))
-    ap.add_argument("--onnx", help="converted model (default: convert the folder)")
-    ap.add_argument("--size", type=int, nargs=3, default=[256, 256, 192], metavar=("I", "J", "K"))
+    ap.add_argument("--scenario", nargs="+", default=["release", "autozoom"], choices=("release", "autozoom"))
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reference-worker", nargs=2, metavar=("MODEL", "TMP"), help=argparse.SUPPRESS)
+    ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--reference-worker", nargs=3, metavar=("MODEL", "TMP", "AUTOZOOM"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.reference_worker:
-        reference_worker(args.reference_worker[0], args.reference_worker[1], args.threads)
+        reference_worker(args.reference_worker[0], args.reference_worker[1], args.threads,
+                         args.reference_worker[2] == "1")
         return
-    ref_py = os.environ.get("NNI_REF_PYTHON", os.path.join(REPO, ".venv-ref", "bin", "python"))
-    with tempfile.TemporaryDirectory() as tmp:
-        shape = make_inputs(tmp, args.size)
-        onnx = os.path.abspath(args.onnx) if args.onnx else None
-        if onnx is None:
-            onnx = os.path.join(tmp, "model.onnx")
-            subprocess.run([ref_py, "-W", "ignore", os.path.join(REPO, "tools", "model", "convert_model.py"), args.model_folder, onnx],
-                           check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "nni"], cwd=REPO, check=True)
-        ours = subprocess.run([os.path.join(REPO, "target", "release", "nni"), "bench", "--model", onnx, "--device", "cpu",
-                               "--image", os.path.join(tmp, "image.npy"), "--prompts", os.path.join(tmp, "prompts.json"),
-                               "--threads", str(args.threads), "--out", os.path.join(tmp, "ours_mask.npy")],
-                              capture_output=True, text=True, cwd=REPO,
-                              env={**os.environ, "NNI_ONNXRUNTIME_PATH": os.environ.get(
-                                  "NNI_ONNXRUNTIME_PATH", os.path.join(REPO, ".deps", "onnxruntime", "libonnxruntime.so"))})
-        if ours.returncode != 0:
-            sys.exit(f"nni bench failed: {ours.stderr.strip()}")
-        ref = subprocess.run([ref_py, "-W", "ignore", os.path.abspath(__file__), "--threads", str(args.threads),
-                              "--reference-worker", args.model_folder, tmp], check=True, capture_output=True, text=True)
-        o_steps, o_peak = parse(ours.stdout)
-        r_steps, r_peak = parse(ref.stdout)
-        a = np.load(os.path.join(tmp, "ours_mask.npy")).astype(bool)
-        b = np.load(os.path.join(tmp, "reference_mask.npy")).astype(bool)
-        dice = 2 * np.count_nonzero(a & b) / max(1, np.count_nonzero(a) + np.count_nonzero(b))
-        print(f"image {args.size[0]}x{args.size[1]}x{args.size[2]} (i,j,k) float32, model {os.path.basename(args.model_folder)}, "
-              f"{args.threads} threads, CPU")
-        print(f"{'step':<12}{'reference s':>12}{'native s':>10}{'ratio':>8}{'ref fg':>10}{'native fg':>10}")
-        for r, o in zip(r_steps, o_steps):
-            print(f"{r['step']:<12}{r['seconds']:>12.3f}{o['seconds']:>10.3f}{r['seconds'] / max(o['seconds'], 1e-9):>7.1f}x"
-                  f"{r.get('foreground', ''):>10}{o.get('foreground', ''):>10}")
-        print(f"{'peak MiB':<12}{r_peak:>12.0f}{o_peak:>10.0f}{r_peak / o_peak:>7.1f}x")
-        print(f"final masks: Dice {dice:.5f}")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "nni"], cwd=REPO, check=True)
+    results = []
+    for name in args.scenario:
+        res = scenario(name, args.threads)
+        results.append(res)
+        print(f"\n{name}: {res['network']}; {res['image']}; AutoZoom {'on' if res['autozoom'] else 'off'}")
+        for k in ("reference", "exact", "fast"):
+            print(f"  {k}: {res['runs'][k]['described']}")
+        print(table(res))
+        sys.stdout.flush()
+    if args.write_docs:
+        command = ".venv-ref/bin/python tools/bench.py " + " ".join(
+            ["--scenario", *args.scenario, "--threads", str(args.threads), "--write-docs"])
+        write_docs(results, command)
+        print("\nwrote docs/performance.md, docs/performance.json, docs/performance.png")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #                                           toolkit-free tool engine, itk/ and vtk/ geometry)
 #   DIR/lib/libnninteractive.so             the library (target/debug, or target/release with --release)
 #   DIR/lib/libonnxruntime.so               ONNX Runtime (from .deps/onnxruntime, see tools/setup/core.sh)
+#   DIR/lib/libopenvino_c.so ...            OpenVINO, the fast CPU path (from .deps/openvino, when present)
 #   DIR/lib/cmake/nninteractive/            nninteractiveConfig.cmake, nninteractiveConfigVersion.cmake
 #   DIR/lib/pkgconfig/nninteractive.pc
 #
@@ -21,6 +22,7 @@
 # It builds nothing: build the library first (cargo build [--release]). Other options (for tests):
 #   --lib-dir DIR        take libnninteractive.so from DIR instead of target/debug|release
 #   --onnxruntime FILE   take ONNX Runtime from FILE instead of .deps/onnxruntime/libonnxruntime.so
+#   --openvino-dir DIR   take OpenVINO's libraries from DIR instead of .deps/openvino
 set -euo pipefail
 CALLER_PWD=$(pwd)
 cd "$(dirname "$0")/.."
@@ -34,6 +36,7 @@ PREFIX=""
 PROFILE=debug
 LIB_DIR=""
 ORT=""
+OV_DIR=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; PREFIX=$2; shift 2 ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
         --release) PROFILE=release; shift ;;
         --lib-dir) [ $# -ge 2 ] || die "--lib-dir needs a directory"; LIB_DIR=$2; shift 2 ;;
         --onnxruntime) [ $# -ge 2 ] || die "--onnxruntime needs a file"; ORT=$2; shift 2 ;;
+        --openvino-dir) [ $# -ge 2 ] || die "--openvino-dir needs a directory"; OV_DIR=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see tools/install.sh --help)" ;;
     esac
@@ -54,6 +58,11 @@ if [ -n "$LIB_DIR" ]; then
     LIB_DIR=$(resolve "$LIB_DIR")
 else
     LIB_DIR=$(abs "target/$PROFILE")
+fi
+if [ -n "$OV_DIR" ]; then
+    OV_DIR=$(resolve "$OV_DIR")
+else
+    OV_DIR=$(abs ".deps/openvino")
 fi
 if [ -n "$ORT" ]; then
     ORT=$(resolve "$ORT")
@@ -103,6 +112,10 @@ install -m 0755 "$ORT" "$PREFIX/lib/libonnxruntime.so"
 # The CUDA execution provider needs this one beside libonnxruntime (absent in CPU-only builds).
 if [ -f "$(dirname "$ORT")/libonnxruntime_providers_shared.so" ]; then
     install -m 0755 "$(dirname "$ORT")/libonnxruntime_providers_shared.so" "$PREFIX/lib/"
+fi
+# OpenVINO beside the library, where it looks for it (optional: the fast CPU path).
+if [ -e "$OV_DIR/libopenvino_c.so" ]; then
+    cp -a "$OV_DIR/." "$PREFIX/lib/"
 fi
 fill cmake/nninteractiveConfig.cmake.in "$PREFIX/lib/cmake/nninteractive/nninteractiveConfig.cmake"
 fill cmake/nninteractiveConfigVersion.cmake.in "$PREFIX/lib/cmake/nninteractive/nninteractiveConfigVersion.cmake"

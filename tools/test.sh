@@ -15,7 +15,7 @@ export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
 STAGES=(setup fmt clippy header rust c python adapters slicer-sdk mitk reference
-        conformance-shared conformance-own demo)
+        conformance-shared conformance-own conformance-fast demo)
 
 describe() {
     case "$1" in
@@ -32,6 +32,7 @@ describe() {
         reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
+        conformance-fast) echo "fast mode (OpenVINO) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
         demo) echo "demo end to end" ;;
         *) return 1 ;;
     esac
@@ -67,6 +68,9 @@ stage_conformance-shared() {
     build_lib && tools/test/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
 }
 stage_conformance-own() { build_lib && tools/test/conformance tests/conformance; }
+stage_conformance-fast() {
+    build_lib && tools/test/conformance tests/conformance --precision fast --dice-min 0.98
+}
 stage_demo() {
     cargo run --quiet --bin nni -- demo --out-dir build/demo-test &&
         test -s build/demo-test/demo_mask.npy && test -s build/demo-test/demo.png

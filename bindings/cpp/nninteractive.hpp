@@ -242,6 +242,10 @@ inline void runtime_init(const char *path = nullptr) { detail::check(nni_runtime
 /// Load ONNX Runtime from `path`; see runtime_init(const char *).
 inline void runtime_init(const std::string &path) { runtime_init(path.c_str()); }
 
+/// Load the OpenVINO runtime (the fast CPU path) from `path` (libopenvino_c.so), or as the
+/// library searches (NNI_OPENVINO_PATH, then its own directory) when null. Optional; retryable.
+inline void openvino_init(const char *path = nullptr) { detail::check(nni_openvino_init(path)); }
+
 /// The nni_image_desc for `voxel_count` voxels of `dtype` (NNI_DTYPE_*) at `data`, with the
 /// image's dims, spacing, origin and direction (row-major; column c = index axis c).
 inline nni_image_desc image_desc(const void *data, int32_t dtype, size_t voxel_count,
@@ -266,6 +270,19 @@ inline nni_image_desc image_desc(const void *data, int32_t dtype, size_t voxel_c
 // ----------------------------------------------------------------------------------- sessions
 
 /// How to create a Session.
+/// How exactly the network is computed (NNI_PRECISION_*).
+enum class Precision : int32_t {
+    Exact = NNI_PRECISION_EXACT, ///< float32, the reference's results (default)
+    Fast = NNI_PRECISION_FAST,   ///< bfloat16 where the CPU has it (OpenVINO); else float32, said in describe()
+};
+
+/// Which runtime runs the network (NNI_BACKEND_*).
+enum class Backend : int32_t {
+    Auto = NNI_BACKEND_AUTO,               ///< chosen from precision and device (default)
+    OnnxRuntime = NNI_BACKEND_ONNXRUNTIME, ///< ONNX Runtime (CPU or CUDA)
+    OpenVino = NNI_BACKEND_OPENVINO,       ///< OpenVINO (CPU)
+};
+
 struct SessionOptions {
     /// Path of the ONNX model (UTF-8). Required.
     std::string model_path;
@@ -275,6 +292,10 @@ struct SessionOptions {
     int32_t num_threads = 0;
     /// AutoZoom on (default) or off.
     bool autozoom = true;
+    /// Exact (default) or fast.
+    Precision precision = Precision::Exact;
+    /// Runtime (default: chosen from precision and device).
+    Backend backend = Backend::Auto;
 };
 
 /// The box [min, max) of voxels a call wrote (see Session::changed_region()).
@@ -313,6 +334,8 @@ public:
         o.device = static_cast<int32_t>(options.device);
         o.num_threads = options.num_threads;
         o.autozoom = options.autozoom ? 1 : 0;
+        o.precision = static_cast<int32_t>(options.precision);
+        o.backend = static_cast<int32_t>(options.backend);
         nni_session *raw = nullptr;
         detail::check(nni_session_new(&o, &raw));
         handle_ = raw;

@@ -26,8 +26,8 @@ pub enum Error {
     /// The model file is missing, unreadable, corrupt or inconsistent with its metadata.
     #[error("model error: {0}")]
     Model(String),
-    /// ONNX Runtime could not be found or loaded, or has the wrong version.
-    #[error("ONNX Runtime error: {0}")]
+    /// A runtime library (ONNX Runtime, OpenVINO) could not be found or loaded, or failed.
+    #[error("runtime library error: {0}")]
     Runtime(String),
     /// Running the network failed.
     #[error("inference failed: {0}")]

@@ -11,7 +11,8 @@
 //! | [`channels`] | compact (chunked, sparse) float16 storage of the interaction channels |
 //! | [`planning`] | patch placement, AutoZoom border test, refinement box planning |
 //! | [`resample`] | nearest / area / trilinear resampling and window filters, PyTorch arithmetic |
-//! | [`backend`] | ONNX Runtime loading (`load-dynamic`), execution providers, the [`Network`] seam |
+//! | [`backend`] | the [`Network`] seam and the runtimes behind it: ONNX Runtime (`backend::onnxruntime`, CPU and CUDA), OpenVINO (`backend::openvino`, CPU float32/bfloat16), chosen by precision and device |
+//! | [`onnx_file`] | the model's metadata read from the ONNX bytes, with no runtime |
 //! | [`metadata`] | model metadata carried inside the ONNX file |
 //! | [`geometry`] | boxes, shapes, rounding helpers |
 //! | [`error`] | the engine's error type (the C ABI maps it to its status codes) |
@@ -34,6 +35,7 @@ pub mod error;
 pub mod geometry;
 pub mod image;
 pub mod metadata;
+pub mod onnx_file;
 #[cfg(feature = "phantom")]
 pub mod phantom;
 pub mod planning;
@@ -43,7 +45,10 @@ pub mod session;
 #[cfg(feature = "fake-network")]
 pub mod testing;
 
-pub use backend::{init_runtime, Device, Network, OrtNetwork};
+pub use backend::{
+    init_openvino, init_runtime, BackendChoice, Device, Network, NetworkOptions, OrtNetwork,
+    Precision,
+};
 pub use error::{Error, Result};
 pub use geometry::{BBox, Shape};
 pub use image::VoxelData;
@@ -51,21 +56,40 @@ pub use session::{MaskPrompt, ProgressFn, Session};
 
 use std::path::Path;
 
-/// Open a model file and make a session on it (ONNX Runtime is loaded on first use).
+/// Open a model file and make a session on it with the default precision and backend (ONNX
+/// Runtime is loaded on first use).
 pub fn open_session(model: &Path, device: Device, num_threads: usize) -> Result<Session> {
-    let (net, meta) = OrtNetwork::open(model, device, num_threads)?;
-    Ok(Session::new(Box::new(net), meta))
+    open_session_with(
+        model,
+        &NetworkOptions {
+            device,
+            num_threads,
+            ..NetworkOptions::default()
+        },
+    )
+}
+
+/// Open a model file and make a session on it, on the runtime and precision `opts` ask for.
+pub fn open_session_with(model: &Path, opts: &NetworkOptions) -> Result<Session> {
+    if !model.is_file() {
+        return Err(Error::Model(format!(
+            "model file {} does not exist",
+            model.display()
+        )));
+    }
+    let bytes = std::fs::read(model)
+        .map_err(|e| Error::Model(format!("cannot read {}: {e}", model.display())))?;
+    open_session_from_bytes(&bytes, &model.display().to_string(), opts)
 }
 
 /// Open a model held in memory (`label` names it in messages) and make a session on it.
 pub fn open_session_from_bytes(
     model: &[u8],
     label: &str,
-    device: Device,
-    num_threads: usize,
+    opts: &NetworkOptions,
 ) -> Result<Session> {
-    let (net, meta) = OrtNetwork::from_bytes(model, label, device, num_threads)?;
-    Ok(Session::new(Box::new(net), meta))
+    let (net, meta) = backend::open_network(model, label, opts)?;
+    Ok(Session::new(net, meta))
 }
 
 /// Text of a caught panic payload.

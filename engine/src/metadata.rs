@@ -94,6 +94,15 @@ const KINDS: [PromptKind; 5] = [
 ];
 
 impl ModelMetadata {
+    /// Read the metadata carried by the ONNX model in `bytes` (`label` names it in messages).
+    pub fn from_onnx(bytes: &[u8], label: &str) -> Result<Self> {
+        let text =
+            crate::onnx_file::metadata_prop(bytes, METADATA_KEY, label)?.ok_or_else(|| {
+                Error::Model(format!("{label} has no `{METADATA_KEY}` metadata entry"))
+            })?;
+        Self::from_json(&text)
+    }
+
     /// Parse and validate the JSON metadata string.
     pub fn from_json(text: &str) -> Result<Self> {
         let raw: RawMeta = serde_json::from_str(text)

@@ -10,6 +10,7 @@
 #include "nninteractive.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,7 +253,10 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
 /* ------------------------------------------------------------------ tests */
 
 /* The ABI structs have the layout the library was built with (it asserts the same sizes). */
-_Static_assert(sizeof(nni_session_options) == 32, "nni_session_options layout");
+_Static_assert(sizeof(nni_session_options) == 40, "nni_session_options layout");
+_Static_assert(offsetof(nni_session_options, precision) == 28, "precision fills v1's padding");
+_Static_assert(NNI_SESSION_OPTIONS_SIZE_V1 == offsetof(nni_session_options, backend),
+               "a version 1 struct ended after autozoom and its padding");
 _Static_assert(sizeof(nni_image_desc) == 168, "nni_image_desc layout");
 
 static void test_versions_and_status_names(void)
@@ -344,7 +348,8 @@ static void test_session_new_errors(void)
 
     nni_session_options_init(&o);
     CHECK(o.struct_size == sizeof(nni_session_options) && o.model_path == NULL &&
-              o.device == NNI_DEVICE_AUTO && o.num_threads == 0 && o.autozoom == 1,
+              o.device == NNI_DEVICE_AUTO && o.num_threads == 0 && o.autozoom == 1 &&
+              o.precision == NNI_PRECISION_EXACT && o.backend == NNI_BACKEND_AUTO,
           "nni_session_options_init fills the documented defaults");
     nni_session_options_init(NULL); /* must not crash */
     CHECK(1, "nni_session_options_init(NULL) is ignored");
@@ -364,6 +369,64 @@ static void test_session_new_errors(void)
     s = (nni_session *)(uintptr_t)0x1;
     EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
     CHECK(s == NULL, "  ... *out is NULL (struct_size too small)");
+
+    nni_session_options_init(&o);
+    o.model_path = NNI_TEST_MODEL;
+    o.struct_size = sizeof(nni_session_options) + 8; /* a newer header than the library */
+    EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL, "  ... *out is NULL (struct_size of a newer header)");
+
+    nni_session_options_init(&o);
+    o.model_path = NNI_TEST_MODEL;
+    o.precision = 7;
+    EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+    o.precision = NNI_PRECISION_EXACT;
+    o.backend = 9;
+    EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL, "  ... *out is NULL (unknown precision, unknown backend)");
+
+    /* A caller built against version 0.1.0 passes the 32-byte struct, whose last 4 bytes are
+       padding (garbage here): the library reads none of the newer fields and uses defaults. */
+    {
+        nni_session_options v1;
+        char desc[512];
+        memset(&v1, 0xAB, sizeof v1);
+        v1.struct_size = NNI_SESSION_OPTIONS_SIZE_V1;
+        v1.model_path = NNI_TEST_MODEL;
+        v1.device = NNI_DEVICE_CPU;
+        v1.num_threads = 1;
+        v1.autozoom = 1;
+        s = NULL;
+        EXPECT_OK(nni_session_new(&v1, &s));
+        nni_session_describe(s, desc, sizeof desc);
+        CHECK(s != NULL && strstr(desc, "ONNX Runtime") && strstr(desc, "float32") &&
+                  !strstr(desc, "fast"),
+              "a version 1 options struct opens an exact ONNX Runtime session: \"%s\"", desc);
+        nni_session_free(s);
+    }
+
+    /* The fast mode: OpenVINO bfloat16 where the CPU has it, else float32 with the reason. */
+    {
+        char desc[512];
+        nni_session_options_init(&o);
+        o.model_path = NNI_TEST_MODEL;
+        o.device = NNI_DEVICE_CPU;
+        o.num_threads = 1;
+        o.precision = NNI_PRECISION_FAST;
+        s = NULL;
+        EXPECT_OK(nni_session_new(&o, &s));
+        nni_session_describe(s, desc, sizeof desc);
+        CHECK(s != NULL && (strstr(desc, "bfloat16") || strstr(desc, "running float32")),
+              "NNI_PRECISION_FAST names its precision or its fallback: \"%s\"", desc);
+        nni_session_free(s);
+        nni_session_options_init(&o);
+        o.model_path = NNI_TEST_MODEL;
+        o.device = NNI_DEVICE_CUDA;
+        o.backend = NNI_BACKEND_OPENVINO;
+        s = (nni_session *)(uintptr_t)0x1;
+        EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+        CHECK(s == NULL, "  ... the OpenVINO backend refuses the CUDA device");
+    }
 
     nni_session_options_init(&o);
     o.model_path = NNI_TEST_MODEL;

@@ -2,6 +2,7 @@
 """Replay the reference's conformance cases through the C ABI (via bindings/python).
 
     tools/test/conformance CASES_ROOT [--case NAME ...] [--device cpu] [--threads 2] [--dump DIR]
+        [--precision exact|fast] [--backend auto|onnxruntime|openvino] [--dice-min 0.98]
 
 CASES_ROOT holds ``models/<name>/`` (nnInteractive model folders as released) and
 ``cases/<case>/case.json`` (see the README of the case set). Every model folder is converted with
@@ -173,8 +174,17 @@ def run_case(case_dir, models, args, counts, dump_dir):
     width = max(len(s["op"]) for s in steps)
 
     sess = Session(models[model_folder], device=args.device, num_threads=args.threads,
-                   autozoom=bool(case.get("autozoom", True)))
+                   autozoom=bool(case.get("autozoom", True)), precision=args.precision,
+                   backend=args.backend)
     try:
+        described = sess.describe()
+        if described not in counts["described"]:
+            counts["described"].add(described)
+            print(f"{name}: {described}")
+        if args.precision == "fast" and "running float32" in described and "no native bfloat16" not in described:
+            print(f"{name}: the fast mode fell back to float32 for a reason other than the CPU: FAIL")
+            counts["failed"] += 1
+            return
         sess.set_image(image)
         # Instability: a step is not judged when its reference_self_difference is not 0 or when an
         # unstable step came before it since the last reset or initial_seg. Conservative on undo:
@@ -214,6 +224,10 @@ def run_case(case_dir, models, args, counts, dump_dir):
             want = np.load(os.path.join(case_dir, step["expect"]))
             got = sess.get_mask()
             dice, diff, union, ok = compare(got, want)
+            if args.dice_min is not None:
+                ok = dice >= args.dice_min
+            counts["compared"] += 1
+            counts["exact"] += int(diff == 0)
             share = 100.0 * diff / union if union else 0.0
             ref_t = step.get("reference_seconds")
             timing = f"{dt:.2f}s" + (f" (ref {ref_t:.2f}s)" if isinstance(ref_t, (int, float)) else "")
@@ -251,6 +265,10 @@ def main():
     ap.add_argument("--cache-dir", default=os.path.join(REPO, "build", "conformance-models"))
     ap.add_argument("--force-convert", action="store_true")
     ap.add_argument("--dump", default=None, help="save the library's mask of every differing step here")
+    ap.add_argument("--precision", default="exact", choices=("exact", "fast"))
+    ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "openvino"))
+    ap.add_argument("--dice-min", type=float, default=None,
+                    help="judge a step by its Dice alone, passing at this value (for the fast mode)")
     args = ap.parse_args()
 
     args.cases_root = os.path.abspath(args.cases_root)
@@ -267,7 +285,7 @@ def main():
             print(f"conformance: unknown case(s) {sorted(missing)}", file=sys.stderr)
             return 2
         names = [n for n in names if n in args.case]
-    counts = {"passed": 0, "failed": 0, "unjudged": 0}
+    counts = {"passed": 0, "failed": 0, "unjudged": 0, "compared": 0, "exact": 0, "described": set()}
     for n in names:
         try:
             run_case(os.path.join(cases_dir, n), models, args, counts, args.dump)
@@ -276,6 +294,7 @@ def main():
             counts["failed"] += 1
     if counts["unjudged"]:
         print(f"({counts['unjudged']} compared step(s) not judged: reference unstable)")
+    print(f"({counts['exact']} of {counts['compared']} compared step(s) exact)")
     print(f"{counts['passed']} passed, {counts['failed']} failed")
     return 1 if counts["failed"] else 0
 

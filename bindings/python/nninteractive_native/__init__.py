@@ -60,6 +60,7 @@ __all__ = [
     "Session",
     "load_library",
     "runtime_init",
+    "openvino_init",
     "version",
     "abi_version",
     "STATUS_NAMES",
@@ -70,6 +71,8 @@ __all__ = [
 ABI_VERSION = 1
 
 DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
+PRECISIONS = {"exact": 0, "fast": 1}
+BACKENDS = {"auto": 0, "onnxruntime": 1, "openvino": 2}
 
 # numpy dtype -> NNI_DTYPE_*
 _DTYPES = {
@@ -118,6 +121,8 @@ class _Options(Structure):
         ("device", c_int32),
         ("num_threads", c_int32),
         ("autozoom", c_int32),
+        ("precision", c_int32),
+        ("backend", c_int32),
     ]
 
 
@@ -138,6 +143,7 @@ _PROGRESS = CFUNCTYPE(c_int32, c_void_p, c_double, c_char_p)
 _LIB = None
 _LIB_LOCK = threading.Lock()
 _RUNTIME_READY = False
+_OPENVINO_TRIED = False
 
 
 def _repo_root():
@@ -179,6 +185,8 @@ def _declare(lib):
         "nni_status_name": (c_char_p, [c_int32]),
         "nni_last_error_message": (c_size_t, [POINTER(c_char), c_size_t]),
         "nni_runtime_init": (c_int32, [c_char_p]),
+        "nni_openvino_init": (c_int32, [c_char_p]),
+        "nni_session_describe": (c_size_t, [c_void_p, POINTER(c_char), c_size_t]),
         "nni_session_options_init": (None, [POINTER(_Options)]),
         "nni_session_new": (c_int32, [POINTER(_Options), POINTER(c_void_p)]),
         "nni_session_free": (None, [c_void_p]),
@@ -270,11 +278,30 @@ def runtime_init(path=None):
     _RUNTIME_READY = True
 
 
+def openvino_init(path=None):
+    """Load the OpenVINO runtime (the fast CPU path) from ``path`` (libopenvino_c.so), or as the
+    library searches (NNI_OPENVINO_PATH, then next to the library). Optional; retryable."""
+    lib = load_library()
+    _check(lib, lib.nni_openvino_init(os.fsencode(path) if path else None), "nni_openvino_init")
+
+
 def _ensure_runtime():
-    # Without NNI_ONNXRUNTIME_PATH, prefer the repository's ONNX Runtime to a missing one.
+    # Without NNI_ONNXRUNTIME_PATH / NNI_OPENVINO_PATH, prefer the repository's runtimes to
+    # missing ones (OpenVINO is optional: a failure here leaves the library to report it when a
+    # session needs it).
+    global _OPENVINO_TRIED
+    deps = os.path.join(_repo_root(), ".deps")
+    if not _OPENVINO_TRIED and not os.environ.get("NNI_OPENVINO_PATH"):
+        _OPENVINO_TRIED = True
+        ov = os.path.join(deps, "openvino", "libopenvino_c.so")
+        if sys.platform.startswith("linux") and os.path.isfile(ov):
+            try:
+                openvino_init(ov)
+            except NniError:
+                pass
     if _RUNTIME_READY or os.environ.get("NNI_ONNXRUNTIME_PATH") or os.environ.get("ORT_DYLIB_PATH"):
         return
-    dep = os.path.join(_repo_root(), ".deps", "onnxruntime", "libonnxruntime.so")
+    dep = os.path.join(deps, "onnxruntime", "libonnxruntime.so")
     if sys.platform.startswith("linux") and os.path.isfile(dep):
         runtime_init(dep)
 
@@ -306,7 +333,7 @@ def _u8p(a):
 class Session:
     """One segmentation session over one model (``nni_session``)."""
 
-    def __init__(self, model_path, device="auto", num_threads=0, autozoom=True):
+    def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto"):
         self._lib = load_library()
         self._h = None
         self._shape = None
@@ -323,6 +350,10 @@ class Session:
         opts.device = int(device)
         opts.num_threads = int(num_threads)
         opts.autozoom = 1 if autozoom else 0
+        for name, value, table in (("precision", precision, PRECISIONS), ("backend", backend, BACKENDS)):
+            if value not in table:
+                raise ValueError(f"{name} must be one of {sorted(table)}, got {value!r}")
+            setattr(opts, name, table[value])
         h = c_void_p()
         _check(self._lib, self._lib.nni_session_new(ctypes.byref(opts), ctypes.byref(h)), "nni_session_new")
         self._h = h
@@ -515,6 +546,13 @@ class Session:
         return (lo[2], lo[1], lo[0]), (hi[2], hi[1], hi[0])
 
     # -- settings ------------------------------------------------------------------------------
+    def describe(self):
+        """Model, runtime, device and precision, and why a fallback happened, in words."""
+        n = self._lib.nni_session_describe(self._handle(), None, 0)
+        buf = ctypes.create_string_buffer(n + 1)
+        self._lib.nni_session_describe(self._handle(), buf, n + 1)
+        return buf.value.decode("utf-8", "replace")
+
     def set_autozoom(self, on):
         self._call("nni_session_set_autozoom", int(bool(on)))
 

@@ -167,6 +167,31 @@ class ConventionTest(SessionFixture):
             self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
 
 
+class PrecisionTest(SessionFixture):
+    """The precision and backend options reach the library, which names what runs."""
+
+    def test_exact_is_onnx_runtime_float32_and_fast_names_its_path(self):
+        with self.session() as s:
+            self.assertIn("ONNX Runtime", s.describe())
+            self.assertIn("float32", s.describe())
+        with nni.Session(MODEL, device="cpu", precision="fast") as s:
+            d = s.describe()
+            self.assertIn("OpenVINO", d)  # .deps/openvino, installed by tools/setup/core.sh
+            self.assertTrue("bfloat16" in d or "no native bfloat16" in d, d)
+            s.set_image(self.image)
+            s.add_point((12, 14, 15))
+            self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+        with nni.Session(MODEL, device="cpu", backend="openvino") as s:
+            self.assertIn("OpenVINO", s.describe())
+            self.assertIn("float32", s.describe())
+
+    def test_unknown_values_are_refused(self):
+        with self.assertRaises(ValueError):
+            nni.Session(MODEL, precision="half")
+        with self.assertRaises(ValueError):
+            nni.Session(MODEL, backend="tensorflow")
+
+
 class LayoutTest(unittest.TestCase):
     """The binding's constants and struct layouts against the library: status codes are read from
     it (and must equal the header's), the option struct's size is checked when it is loaded, and
@@ -192,6 +217,8 @@ class LayoutTest(unittest.TestCase):
         desc = [f for f, _ in nni._ImageDesc._fields_]
         consts = {f"NNI_DTYPE_{np.dtype(k).name.upper()}": v for k, v in nni._DTYPES.items()}
         consts.update({f"NNI_DEVICE_{k.upper()}": v for k, v in nni.DEVICES.items()})
+        consts.update({f"NNI_PRECISION_{k.upper()}": v for k, v in nni.PRECISIONS.items()})
+        consts.update({f"NNI_BACKEND_{k.upper()}": v for k, v in nni.BACKENDS.items()})
         consts["NNI_ABI_VERSION"] = nni.ABI_VERSION
         lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "nninteractive.h"', "int main(void) {"]
         lines.append('printf("options %zu\\n", sizeof(nni_session_options));')

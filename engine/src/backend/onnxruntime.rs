@@ -1,5 +1,7 @@
-//! ONNX Runtime backend: finds and loads libonnxruntime at run time (`ort` with `load-dynamic`),
-//! opens the model with the CPU or CUDA execution provider, reads its metadata and runs patches.
+//! The ONNX Runtime backend: finds and loads libonnxruntime at run time (`ort` with
+//! `load-dynamic`), opens the model with the CPU or CUDA execution provider and runs patches.
+//! Memory: the CPU arena and the memory pattern are off (each forward of the released network
+//! would otherwise keep gigabytes of activations reserved between clicks).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -9,7 +11,9 @@ use ort::session::Session as OrtSession;
 use ort::value::Tensor;
 
 use crate::error::{Error, Result};
-use crate::metadata::{ModelMetadata, METADATA_KEY};
+use crate::metadata::ModelMetadata;
+
+use super::{Device, Network};
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ENV_ORT_PATH: &str = "NNI_ONNXRUNTIME_PATH";
@@ -27,51 +31,13 @@ fn ort_library_name() -> &'static str {
     }
 }
 
-/// Directory holding this library (the cdylib, or the executable for static builds).
-fn own_directory() -> Option<PathBuf> {
-    #[cfg(unix)]
-    {
-        // SAFETY: Dl_info is plain data (pointers and integers); all-zero is a valid value.
-        let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-        let addr = own_directory as *const () as *const libc::c_void;
-        // SAFETY: dladdr only reads the address and fills `info`.
-        if unsafe { libc::dladdr(addr, &mut info) } != 0 && !info.dli_fname.is_null() {
-            // SAFETY: dli_fname is a NUL-terminated path owned by the loader.
-            let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
-            let p = PathBuf::from(name.to_string_lossy().into_owned());
-            if let Some(dir) = p.parent() {
-                return Some(dir.to_path_buf());
-            }
-        }
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-}
-
 /// Candidate library paths in resolution order: explicit, environment, next to this library.
 pub fn candidate_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(p) = explicit {
-        out.push(p.to_path_buf());
-        return out;
-    }
-    for var in [ENV_ORT_PATH, "ORT_DYLIB_PATH"] {
-        if let Ok(v) = std::env::var(var) {
-            if !v.is_empty() {
-                out.push(PathBuf::from(v));
-                return out;
-            }
-        }
-    }
-    if let Some(dir) = own_directory() {
-        out.push(dir.join(ort_library_name()));
-        // Cargo puts test executables one level below the library (target/debug/deps).
-        if let Some(parent) = dir.parent() {
-            out.push(parent.join(ort_library_name()));
-        }
-    }
-    out
+    super::locate::candidates(
+        explicit,
+        &[ENV_ORT_PATH, "ORT_DYLIB_PATH"],
+        ort_library_name(),
+    )
 }
 
 /// Load ONNX Runtime once per process. `explicit` (if given) wins over the environment variable
@@ -128,25 +94,17 @@ fn environment() -> Result<&'static Environment> {
     }
 }
 
-/// Where the network runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Device {
-    /// CUDA when available, else CPU.
-    Auto,
-    /// CPU execution provider only.
-    Cpu,
-    /// CUDA execution provider; an error when it cannot be used.
-    Cuda,
+fn runtime(e: impl std::fmt::Display) -> Error {
+    Error::Runtime(e.to_string())
 }
 
-/// Something that maps a network input patch to a foreground mask. Implemented by the ONNX
-/// Runtime network; the trait keeps the session independent of the runtime.
-pub trait Network: Send {
-    /// Run one patch: `input` is `[1, C, p0, p1, p2]` float32; returns the argmax mask
-    /// (`logit1 > logit0`) of `p0*p1*p2` voxels.
-    fn predict(&mut self, input: Vec<f32>) -> Result<Vec<u8>>;
-    /// Human-readable description of where it runs.
-    fn describe(&self) -> String;
+/// Whether ONNX Runtime (loaded on demand) offers the CUDA execution provider.
+pub fn cuda_available() -> bool {
+    environment().is_ok()
+        && matches!(
+            <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
+            Ok(true)
+        )
 }
 
 /// An ONNX model opened in ONNX Runtime.
@@ -157,32 +115,22 @@ pub struct OrtNetwork {
 }
 
 impl OrtNetwork {
-    /// Open `path`, read and validate its metadata against its input and output tensors.
-    pub fn open(path: &Path, device: Device, num_threads: usize) -> Result<(Self, ModelMetadata)> {
-        if !path.is_file() {
-            return Err(Error::Model(format!(
-                "model file {} does not exist",
-                path.display()
-            )));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_bytes(&bytes, &path.display().to_string(), device, num_threads)
-    }
-
-    /// Open a model held in memory; `label` names it in messages.
+    /// Open a model held in memory (`label` names it in messages) whose metadata `meta` has been
+    /// read from the same bytes; its input and output tensors are checked against `meta`.
     pub fn from_bytes(
         bytes: &[u8],
         label: &str,
+        meta: ModelMetadata,
         device: Device,
         num_threads: usize,
-    ) -> Result<(Self, ModelMetadata)> {
+    ) -> Result<Self> {
         let env = environment()?;
-        let mut builder = OrtSession::builder(env).map_err(|e| Error::Runtime(e.to_string()))?;
+        let mut builder = OrtSession::builder(env)
+            .map_err(runtime)?
+            .with_memory_pattern(false)
+            .map_err(runtime)?;
         if num_threads > 0 {
-            builder = builder
-                .with_intra_threads(num_threads)
-                .map_err(|e| Error::Runtime(e.to_string()))?;
+            builder = builder.with_intra_threads(num_threads).map_err(runtime)?;
         }
         let mut provider = "CPU".to_string();
         let use_cuda = match device {
@@ -211,29 +159,25 @@ impl OrtNetwork {
                 ok
             }
         };
-        if use_cuda {
+        let cpu = ort::ep::CPU::default().with_arena_allocator(false).build();
+        let providers = if use_cuda {
             let ep = ort::ep::CUDA::default().build();
             let ep = if device == Device::Cuda {
                 ep.error_on_failure()
             } else {
                 ep
             };
-            builder = builder
-                .with_execution_providers([ep])
-                .map_err(|e| Error::Runtime(e.to_string()))?;
             provider = "CUDA".into();
-        }
+            vec![ep, cpu]
+        } else {
+            vec![cpu]
+        };
+        builder = builder
+            .with_execution_providers(providers)
+            .map_err(runtime)?;
         let session = builder
             .commit_from_memory(bytes)
             .map_err(|e| Error::Model(format!("ONNX Runtime cannot load {label}: {e}")))?;
-        let meta_json = session
-            .metadata()
-            .map_err(|e| Error::Model(format!("cannot read metadata: {e}")))?
-            .custom(METADATA_KEY)
-            .ok_or_else(|| {
-                Error::Model(format!("{label} has no `{METADATA_KEY}` metadata entry"))
-            })?;
-        let meta = ModelMetadata::from_json(&meta_json)?;
         let input_ok = session.inputs().iter().any(|i| i.name() == meta.input_name);
         let output_ok = session
             .outputs()
@@ -245,14 +189,11 @@ impl OrtNetwork {
                 meta.input_name, meta.output_name
             )));
         }
-        Ok((
-            OrtNetwork {
-                session,
-                meta: meta.clone(),
-                provider,
-            },
+        Ok(OrtNetwork {
+            session,
             meta,
-        ))
+            provider,
+        })
     }
 }
 
@@ -292,6 +233,9 @@ impl Network for OrtNetwork {
     }
 
     fn describe(&self) -> String {
-        format!("{} on ONNX Runtime ({})", self.meta.name, self.provider)
+        format!(
+            "{} on ONNX Runtime ({}, float32)",
+            self.meta.name, self.provider
+        )
     }
 }
