@@ -111,6 +111,10 @@ enum nni_status
   NNI_ERR_IO = 13,
   // `nni_session_undo` found nothing to undo; nothing changed.
   NNI_ERR_NOTHING_TO_UNDO = 14,
+  // The session is running another call (a prompt on another thread, or the progress callback
+  // of this one calling back in): a call that would change the session or run the network
+  // returns this at once, doing nothing. Since 0.2.0.
+  NNI_ERR_BUSY = 15,
 };
 #ifndef __cplusplus
 typedef int32_t nni_status;
@@ -205,57 +209,69 @@ int32_t nni_openvino_init(const char *path);
 void nni_session_options_init(struct nni_session_options *opts);
 
 // Copy the current mask (0/1; image-shaped, i fastest) into `out` (`len` = voxel count).
-// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
+// Thread safety: Any thread, also while a prompt runs (it then copies the mask as it was before
+// that prompt) and from the progress callback; never waits for a prompt.
 int32_t nni_session_get_mask(struct nni_session *s, uint8_t *out, size_t len);
 
-// Copy the mask over the box `[min_ijk, max_ijk)` (inside the image) into `out`, i fastest.
-// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
+// Copy the mask over the box `[min_ijk, max_ijk)` (inside the image) into `out`, i fastest. An
+// empty box is `NNI_ERR_INVALID_ARGUMENT`, one not inside the image `NNI_ERR_OUT_OF_BOUNDS`.
+// Thread safety: as `nni_session_get_mask`.
 int32_t nni_session_get_mask_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, uint8_t *out, size_t len);
 
 // The box `[min_ijk, max_ijk)` the last prompt, undo or initial mask wrote (clipped to the image);
 // both all zero when nothing was written. Copy just this region after each call.
-// Thread safety: Serialised with other calls on the session.
+// Thread safety: as `nni_session_get_mask`.
 int32_t nni_session_get_changed_region(struct nni_session *s, int64_t *min_ijk, int64_t *max_ijk);
 
 // Install a progress callback (NULL removes it); see `nni_progress_callback`. It runs on the
 // calling thread during prompts.
-// Thread safety: Serialised with other calls on the session.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from a progress callback).
 int32_t nni_session_set_progress_callback(struct nni_session *s, nni_progress_callback cb, void *user_data);
 
-// Ask the running call on this session to stop at its next checkpoint (it then returns
-// `NNI_ERR_CANCELLED` and changes nothing).
+// Ask the running call on this session to stop (it then returns `NNI_ERR_CANCELLED` and changes
+// nothing): at its next checkpoint, and on ONNX Runtime within the network run under way, so it
+// returns within a fraction of a second rather than after a whole forward. (On OpenVINO the run
+// under way finishes first.)
 // Thread safety: Any thread, at any time; never blocks.
 int32_t nni_session_request_cancel(struct nni_session *s);
 
 // Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_add_point(struct nni_session *s, const int64_t *ijk, int32_t positive, int32_t run_prediction);
 
 // Add a box prompt, half-open `[min_ijk, max_ijk)`. An axis of size 1 makes it a 2D box (drawn on
 // a slice); boxes partly outside the image are clipped, boxes entirely outside are an error.
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_add_box(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, int32_t positive, int32_t run_prediction);
 
 // Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_add_scribble(struct nni_session *s, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Add a lasso (filled contour): `mask` covers the whole image (`len` = voxel count).
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_add_lasso(struct nni_session *s, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Add a scribble given only over the box `[min_ijk, max_ijk)` (inside the image); `mask` is that
 // box's voxels, i fastest (`len` = box voxel count). A stroke on one slice costs one slice.
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_add_scribble_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Add a lasso given only over the box `[min_ijk, max_ijk)`; see `nni_session_add_scribble_region`.
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_add_lasso_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, const uint8_t *mask, size_t len, int32_t positive, int32_t run_prediction);
 
 // Start from an initial segmentation (image-shaped, `len` = voxel count): resets all prompts;
 // if `run_prediction`, refines it.
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_set_initial_mask(struct nni_session *s, const uint8_t *mask, size_t len, int32_t run_prediction);
 
 // Start from an initial segmentation given only over the box `[min_ijk, max_ijk)` (inside the
@@ -263,7 +279,8 @@ int32_t nni_session_set_initial_mask(struct nni_session *s, const uint8_t *mask,
 // is 0. Same as `nni_session_set_initial_mask` with that image-shaped mask, without one: a viewer
 // passes just the box of an existing label. Undoable; the changed region is the old mask's box
 // and this box.
-// Thread safety: Serialised with other calls on the session; cancellable.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
 int32_t nni_session_set_initial_mask_region(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, const uint8_t *mask, size_t len, int32_t run_prediction);
 
 // Create a session: loads ONNX Runtime if needed and the model at `opts->model_path`.
@@ -277,24 +294,29 @@ void nni_session_free(struct nni_session *s);
 
 // Set the image. Drops all prompts and the mask. Validates dtype, sizes, spacing and geometry
 // (finite), and voxels (no NaN/inf; not all zero). On failure the previous image stays.
-// Thread safety: Serialised with other calls on the session.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from a progress callback).
 int32_t nni_session_set_image(struct nni_session *s, const struct nni_image_desc *desc);
 
 // Turn AutoZoom on (nonzero) or off.
-// Thread safety: Serialised with other calls on the session.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from a progress callback).
 int32_t nni_session_set_autozoom(struct nni_session *s, int32_t on);
 
-// Describe the session (model name, execution provider, and why CUDA is not used when `auto`
-// fell back to the CPU) into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
-// Thread safety: Serialised with other calls on the session.
+// Describe the session (model name, runtime, device, precision, and why a fallback happened)
+// into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
+// Thread safety: Any thread, also while a prompt runs and from its progress callback; never
+// blocks.
 size_t nni_session_describe(struct nni_session *s, char *buf, size_t len);
 
 // Drop all prompts and clear the mask (not undoable).
-// Thread safety: Serialised with other calls on the session.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from a progress callback).
 int32_t nni_session_reset(struct nni_session *s);
 
 // Undo the last prompt (one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing changes).
-// Thread safety: Serialised with other calls on the session.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from a progress callback).
 int32_t nni_session_undo(struct nni_session *s);
 
 // Stable name of a status code (e.g. `"NNI_ERR_NO_IMAGE"`), `"NNI_UNKNOWN_STATUS"` for a code

@@ -21,10 +21,13 @@
 //! session and the caller's buffers as they were.
 //!
 //! Thread safety: `nni_version`, `nni_abi_version`, `nni_status_name`, `nni_last_error_message`,
-//! `nni_runtime_init` and `nni_session_options_init` may be called from any thread. Calls on one
-//! session are serialised internally (a second thread blocks until the first returns), except
-//! `nni_session_request_cancel`, which never blocks and is meant for another thread. Different
-//! sessions are independent. `nni_session_free` must not race with other calls on that session.
+//! `nni_runtime_init`, `nni_openvino_init` and `nni_session_options_init` may be called from any
+//! thread. No call on a session waits for another: a call that changes the session or runs the
+//! network returns `NNI_ERR_BUSY` at once while another runs (on another thread, or from its own
+//! progress callback, which would otherwise deadlock); reads (`get_mask`, `get_mask_region`,
+//! `get_changed_region`, `describe`) answer from the session's published state at once, from any
+//! thread and from the callback; `nni_session_request_cancel` never blocks. Different sessions are
+//! independent. `nni_session_free` must not race with other calls on that session.
 //!
 //! Coordinates: voxel indices `(i, j, k)` with `i` varying fastest in buffers (ITK/VTK order).
 

@@ -1,4 +1,8 @@
 //! Reading the result: the whole mask, the mask over a box, and the box the last call changed.
+//! These read the session's published state (`SessionReader`), not the session itself: they
+//! never wait for a running prompt (only, for milliseconds, for a paste of its result), and they
+//! may be called from its progress callback. While a prompt runs they see the mask as it was
+//! before it; a failed or cancelled prompt never shows.
 
 use nninteractive_engine::geometry::copy_region_out;
 use nninteractive_engine::{BBox, Error};
@@ -7,7 +11,8 @@ use crate::boundary::{guard, read_region, to_axes};
 use crate::session::{nni_session, session_ref};
 
 /// Copy the current mask (0/1; image-shaped, i fastest) into `out` (`len` = voxel count).
-/// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
+/// Thread safety: Any thread, also while a prompt runs (it then copies the mask as it was before
+/// that prompt) and from the progress callback; never waits for a prompt.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_get_mask(
     s: *mut nni_session,
@@ -20,8 +25,8 @@ pub unsafe extern "C" fn nni_session_get_mask(
         if out.is_null() {
             return Err(Error::NullPointer("out"));
         }
-        let sess = s.inner.lock();
-        let mask = sess.mask().ok_or(Error::NoImage)?;
+        let view = s.reader.read().ok_or(Error::NoImage)?;
+        let mask = &view.mask;
         if len != mask.len() {
             return Err(Error::BufferSize(format!(
                 "out holds {len} voxels, the image {}",
@@ -35,8 +40,9 @@ pub unsafe extern "C" fn nni_session_get_mask(
     })
 }
 
-/// Copy the mask over the box `[min_ijk, max_ijk)` (inside the image) into `out`, i fastest.
-/// Thread safety: Serialised with other calls on the session (blocks while a prompt runs).
+/// Copy the mask over the box `[min_ijk, max_ijk)` (inside the image) into `out`, i fastest. An
+/// empty box is `NNI_ERR_INVALID_ARGUMENT`, one not inside the image `NNI_ERR_OUT_OF_BOUNDS`.
+/// Thread safety: as `nni_session_get_mask`.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_get_mask_region(
     s: *mut nni_session,
@@ -52,12 +58,27 @@ pub unsafe extern "C" fn nni_session_get_mask_region(
         if out.is_null() {
             return Err(Error::NullPointer("out"));
         }
-        let sess = s.inner.lock();
-        let shape = sess.shape().ok_or(Error::NoImage)?;
-        if region.is_empty() || region.clip(shape) != Some(region) {
-            return Err(Error::OutOfBounds(
-                "region must be non-empty and inside the image".into(),
-            ));
+        let view = s.reader.read().ok_or(Error::NoImage)?;
+        let shape = view.shape;
+        if region.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "region ({}, {}, {})..({}, {}, {}) is empty",
+                region.lo[2], region.lo[1], region.lo[0], region.hi[2], region.hi[1], region.hi[0]
+            )));
+        }
+        if region.clip(shape) != Some(region) {
+            return Err(Error::OutOfBounds(format!(
+                "region ({}, {}, {})..({}, {}, {}) is not inside the image ({} x {} x {})",
+                region.lo[2],
+                region.lo[1],
+                region.lo[0],
+                region.hi[2],
+                region.hi[1],
+                region.hi[0],
+                shape[2],
+                shape[1],
+                shape[0]
+            )));
         }
         if len != region.voxels() {
             return Err(Error::BufferSize(format!(
@@ -67,14 +88,14 @@ pub unsafe extern "C" fn nni_session_get_mask_region(
         }
         // SAFETY: `out` is non-NULL and the caller promises `len` writable bytes.
         let dst = unsafe { std::slice::from_raw_parts_mut(out, len) };
-        copy_region_out(sess.mask().ok_or(Error::NoImage)?, shape, &region, dst);
+        copy_region_out(&view.mask, shape, &region, dst);
         Ok(())
     })
 }
 
 /// The box `[min_ijk, max_ijk)` the last prompt, undo or initial mask wrote (clipped to the image);
 /// both all zero when nothing was written. Copy just this region after each call.
-/// Thread safety: Serialised with other calls on the session.
+/// Thread safety: as `nni_session_get_mask`.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_get_changed_region(
     s: *mut nni_session,
@@ -95,9 +116,8 @@ pub unsafe extern "C" fn nni_session_get_changed_region(
                     .ok_or(Error::NullPointer("max_ijk"))?,
             )
         };
-        let sess = s.inner.lock();
-        sess.shape().ok_or(Error::NoImage)?;
-        let b = sess.last_changed().unwrap_or(BBox::new([0; 3], [0; 3]));
+        let view = s.reader.read().ok_or(Error::NoImage)?;
+        let b = view.last_changed.unwrap_or(BBox::new([0; 3], [0; 3]));
         *lo = to_axes(&b.lo);
         *hi = to_axes(&b.hi);
         Ok(())

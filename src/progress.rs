@@ -2,7 +2,6 @@
 //! lock-free cancel request.
 
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::Ordering;
 
 use nninteractive_engine::ProgressFn;
 
@@ -31,7 +30,8 @@ impl HostCallback {
 
 /// Install a progress callback (NULL removes it); see `nni_progress_callback`. It runs on the
 /// calling thread during prompts.
-/// Thread safety: Serialised with other calls on the session.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from a progress callback).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_progress_callback(
     s: *mut nni_session,
@@ -45,21 +45,21 @@ pub unsafe extern "C" fn nni_session_set_progress_callback(
             let host = HostCallback(f, user_data);
             Box::new(move |fraction: f64, stage: &str| host.call(fraction, stage)) as ProgressFn
         });
-        s.inner.lock().set_progress(progress);
+        s.lock()?.set_progress(progress);
         Ok(())
     })
 }
 
-/// Ask the running call on this session to stop at its next checkpoint (it then returns
-/// `NNI_ERR_CANCELLED` and changes nothing).
+/// Ask the running call on this session to stop (it then returns `NNI_ERR_CANCELLED` and changes
+/// nothing): at its next checkpoint, and on ONNX Runtime within the network run under way, so it
+/// returns within a fraction of a second rather than after a whole forward. (On OpenVINO the run
+/// under way finishes first.)
 /// Thread safety: Any thread, at any time; never blocks.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_request_cancel(s: *mut nni_session) -> i32 {
     guard(|| {
         // SAFETY: the caller promises NULL or a live handle.
-        unsafe { session_ref(s)? }
-            .cancel
-            .store(true, Ordering::SeqCst);
+        unsafe { session_ref(s)? }.cancel.cancel();
         Ok(())
     })
 }

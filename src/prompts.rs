@@ -33,7 +33,8 @@ fn check_box_meets_image(sess: &Session, min: &[i64; 3], max: &[i64; 3]) -> Resu
 }
 
 /// Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_point(
     s: *mut nni_session,
@@ -45,7 +46,7 @@ pub unsafe extern "C" fn nni_session_add_point(
         // SAFETY: the caller promises NULL or a live handle, and NULL or three int64_t at `ijk`.
         let (s, ijk) = unsafe { (session_ref(s)?, read_ijk(ijk, "ijk")?) };
         let a = to_axes(ijk);
-        let mut sess = s.inner.lock();
+        let mut sess = s.lock()?;
         check_inside(&sess, a)?;
         sess.add_point(a.map(|v| v as f64), positive != 0, run_prediction != 0)
             .map(|_| ())
@@ -54,7 +55,8 @@ pub unsafe extern "C" fn nni_session_add_point(
 
 /// Add a box prompt, half-open `[min_ijk, max_ijk)`. An axis of size 1 makes it a 2D box (drawn on
 /// a slice); boxes partly outside the image are clipped, boxes entirely outside are an error.
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_box(
     s: *mut nni_session,
@@ -73,7 +75,7 @@ pub unsafe extern "C" fn nni_session_add_box(
                 read_ijk(max_ijk, "max_ijk")?,
             )
         };
-        let mut sess = s.inner.lock();
+        let mut sess = s.lock()?;
         check_box_meets_image(&sess, min, max)?;
         let f = |v: [i64; 3]| v.map(|x| x as f64);
         sess.add_box(
@@ -103,15 +105,15 @@ unsafe fn add_mask(
     guard(|| {
         // SAFETY: forwarded from the caller (see above).
         let (s, mask, region) = unsafe { mask_call(s, region, mask, len)? };
-        s.inner
-            .lock()
+        s.lock()?
             .add_mask(kind, mask, region, positive != 0, run_prediction != 0)
             .map(|_| ())
     })
 }
 
 /// Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_scribble(
     s: *mut nni_session,
@@ -135,7 +137,8 @@ pub unsafe extern "C" fn nni_session_add_scribble(
 }
 
 /// Add a lasso (filled contour): `mask` covers the whole image (`len` = voxel count).
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_lasso(
     s: *mut nni_session,
@@ -160,7 +163,8 @@ pub unsafe extern "C" fn nni_session_add_lasso(
 
 /// Add a scribble given only over the box `[min_ijk, max_ijk)` (inside the image); `mask` is that
 /// box's voxels, i fastest (`len` = box voxel count). A stroke on one slice costs one slice.
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_scribble_region(
     s: *mut nni_session,
@@ -187,7 +191,8 @@ pub unsafe extern "C" fn nni_session_add_scribble_region(
 }
 
 /// Add a lasso given only over the box `[min_ijk, max_ijk)`; see `nni_session_add_scribble_region`.
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_add_lasso_region(
     s: *mut nni_session,
@@ -215,7 +220,8 @@ pub unsafe extern "C" fn nni_session_add_lasso_region(
 
 /// Start from an initial segmentation (image-shaped, `len` = voxel count): resets all prompts;
 /// if `run_prediction`, refines it.
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_initial_mask(
     s: *mut nni_session,
@@ -232,7 +238,8 @@ pub unsafe extern "C" fn nni_session_set_initial_mask(
 /// is 0. Same as `nni_session_set_initial_mask` with that image-shaped mask, without one: a viewer
 /// passes just the box of an existing label. Undoable; the changed region is the old mask's box
 /// and this box.
-/// Thread safety: Serialised with other calls on the session; cancellable.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_initial_mask_region(
     s: *mut nni_session,
@@ -260,8 +267,7 @@ unsafe fn set_initial(
     guard(|| {
         // SAFETY: forwarded from the caller.
         let (s, mask, region) = unsafe { mask_call(s, region, mask, len)? };
-        s.inner
-            .lock()
+        s.lock()?
             .set_initial_mask_region(mask, region, run_prediction != 0)
             .map(|_| ())
     })

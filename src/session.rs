@@ -3,13 +3,13 @@
 
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use nninteractive_engine::{
-    BackendChoice, Device, Error, NetworkOptions, Precision, Result, Session, VoxelData,
+    BackendChoice, CancelToken, Device, Error, NetworkOptions, Precision, Result, Session,
+    SessionReader, VoxelData,
 };
 
 use crate::boundary::{guard, write_c_string};
@@ -17,10 +17,28 @@ use crate::types::*;
 
 /// An opaque session handle.
 pub struct nni_session {
-    /// The engine session; calls on one handle are serialised by this lock.
-    pub(crate) inner: Mutex<Session>,
-    /// The session's cancel flag, set without the lock by `nni_session_request_cancel`.
-    pub(crate) cancel: Arc<AtomicBool>,
+    /// The engine session, held by the call that changes it or runs the network.
+    inner: Mutex<Session>,
+    /// Shape, mask and last changed box, read without `inner` (see `crate::mask`).
+    pub(crate) reader: SessionReader,
+    /// What `nni_session_describe` returns (fixed when the session is made).
+    pub(crate) description: String,
+    /// The session's cancel request, used without the lock by `nni_session_request_cancel`.
+    pub(crate) cancel: Arc<CancelToken>,
+}
+
+impl nni_session {
+    /// The engine session, for a call that changes it or runs the network. Never waits: when
+    /// another call holds it (a prompt on another thread, or the progress callback of this one
+    /// calling back in, which would otherwise deadlock), `NNI_ERR_BUSY` at once.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Session>> {
+        self.inner.try_lock().ok_or_else(|| {
+            Error::Busy(
+                "the session is running another call (a prompt, or the progress callback calling back in); retry when it has returned"
+                    .into(),
+            )
+        })
+    }
 }
 
 /// The handle behind `s`.
@@ -85,8 +103,10 @@ pub unsafe extern "C" fn nni_session_new(
         let mut session =
             nninteractive_engine::open_session_with(std::path::Path::new(path), &network)?;
         session.set_autozoom(opts.autozoom != 0);
-        let cancel = session.cancel_flag();
+        let cancel = session.cancel_token();
         *out = Box::into_raw(Box::new(nni_session {
+            reader: session.reader(),
+            description: session.describe_network(),
             inner: Mutex::new(session),
             cancel,
         }));
@@ -208,7 +228,8 @@ unsafe fn typed<'a, T>(data: *const std::ffi::c_void, n: usize) -> Result<&'a [T
 
 /// Set the image. Drops all prompts and the mask. Validates dtype, sizes, spacing and geometry
 /// (finite), and voxels (no NaN/inf; not all zero). On failure the previous image stays.
-/// Thread safety: Serialised with other calls on the session.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from a progress callback).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_image(
     s: *mut nni_session,
@@ -237,61 +258,57 @@ pub unsafe extern "C" fn nni_session_set_image(
             ));
         }
         let shape = [d.dims[2] as usize, d.dims[1] as usize, d.dims[0] as usize];
-        s.inner.lock().set_image(voxels, shape)
+        s.lock()?.set_image(voxels, shape)
     })
 }
 
 /// Turn AutoZoom on (nonzero) or off.
-/// Thread safety: Serialised with other calls on the session.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from a progress callback).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_set_autozoom(s: *mut nni_session, on: i32) -> i32 {
     guard(|| {
         // SAFETY: the caller promises NULL or a live handle.
-        unsafe { session_ref(s)? }
-            .inner
-            .lock()
-            .set_autozoom(on != 0);
+        unsafe { session_ref(s)? }.lock()?.set_autozoom(on != 0);
         Ok(())
     })
 }
 
-/// Describe the session (model name, execution provider, and why CUDA is not used when `auto`
-/// fell back to the CPU) into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
-/// Thread safety: Serialised with other calls on the session.
+/// Describe the session (model name, runtime, device, precision, and why a fallback happened)
+/// into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
+/// Thread safety: Any thread, also while a prompt runs and from its progress callback; never
+/// blocks.
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_describe(
     s: *mut nni_session,
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    let text = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller promises NULL or a live handle.
-        unsafe { session_ref(s) }
-            .ok()
-            .map(|s| s.inner.lock().describe_network())
-    }));
-    match text {
+    // SAFETY: the caller promises NULL or a live handle.
+    match unsafe { session_ref(s) } {
         // SAFETY: the caller promises NULL or `len` writable bytes at `buf`.
-        Ok(Some(t)) => unsafe { write_c_string(&t, buf, len) },
-        _ => 0,
+        Ok(s) => unsafe { write_c_string(&s.description, buf, len) },
+        Err(_) => 0,
     }
 }
 
 /// Drop all prompts and clear the mask (not undoable).
-/// Thread safety: Serialised with other calls on the session.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from a progress callback).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_reset(s: *mut nni_session) -> i32 {
     // SAFETY: the caller promises NULL or a live handle.
-    guard(|| unsafe { session_ref(s)? }.inner.lock().reset())
+    guard(|| unsafe { session_ref(s)? }.lock()?.reset())
 }
 
 /// Undo the last prompt (one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing changes).
-/// Thread safety: Serialised with other calls on the session.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from a progress callback).
 #[no_mangle]
 pub unsafe extern "C" fn nni_session_undo(s: *mut nni_session) -> i32 {
     guard(|| {
         // SAFETY: the caller promises NULL or a live handle.
-        if unsafe { session_ref(s)? }.inner.lock().undo()? {
+        if unsafe { session_ref(s)? }.lock()?.undo()? {
             Ok(())
         } else {
             Err(Error::NothingToUndo)

@@ -45,6 +45,10 @@ pub enum nni_status {
     NNI_ERR_IO = 13,
     /// `nni_session_undo` found nothing to undo; nothing changed.
     NNI_ERR_NOTHING_TO_UNDO = 14,
+    /// The session is running another call (a prompt on another thread, or the progress callback
+    /// of this one calling back in): a call that would change the session or run the network
+    /// returns this at once, doing nothing. Since 0.2.0.
+    NNI_ERR_BUSY = 15,
 }
 
 impl nni_status {
@@ -71,6 +75,7 @@ impl From<&Error> for nni_status {
             Error::Panic(_) => nni_status::NNI_ERR_PANIC,
             Error::Io(_) => nni_status::NNI_ERR_IO,
             Error::NothingToUndo => nni_status::NNI_ERR_NOTHING_TO_UNDO,
+            Error::Busy(_) => nni_status::NNI_ERR_BUSY,
         }
     }
 }

@@ -255,7 +255,7 @@ fn run(
                 .unwrap_or_else(|| "none".into())
         );
     }
-    let mask = session.mask().ok_or("no mask")?;
+    let mask = &*session.mask().ok_or("no mask")?;
     volume_io::write_mask(out, mask, shape, vol.nifti_header.as_ref())
         .map_err(|e| e.to_string())?;
     eprintln!("wrote {}", out.display());
@@ -417,7 +417,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 &out_dir.join("demo_mask.npy"),
                 Some(&out_dir.join("demo.png")),
             )?;
-            let mask = session.mask().ok_or("no mask")?;
+            let mask = &*session.mask().ok_or("no mask")?;
             let truth: Vec<u8> = ph
                 .labels
                 .iter()
@@ -466,7 +466,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
             }
             println!("{{\"peak_rss_mib\": {:.1}}}", peak_rss_mib());
             if let Some(out) = out {
-                volume_io::write_mask(&out, session.mask().ok_or("no mask")?, vol.shape, None)
+                volume_io::write_mask(&out, &session.mask().ok_or("no mask")?, vol.shape, None)
                     .map_err(|e| e.to_string())?;
             }
             Ok(())

@@ -47,6 +47,10 @@ pub enum Error {
     /// `undo` was called with nothing to undo.
     #[error("nothing to undo")]
     NothingToUndo,
+    /// The session is running another call (on another thread, or this call's progress callback
+    /// called back in); nothing was done.
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 /// Result alias used throughout the engine.

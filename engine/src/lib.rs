@@ -46,13 +46,13 @@ pub mod session;
 pub mod testing;
 
 pub use backend::{
-    init_openvino, init_runtime, BackendChoice, Device, Network, NetworkOptions, OrtNetwork,
-    Precision,
+    init_openvino, init_runtime, BackendChoice, CancelToken, Device, Network, NetworkOptions,
+    OrtNetwork, Precision,
 };
 pub use error::{Error, Result};
 pub use geometry::{BBox, Shape};
 pub use image::VoxelData;
-pub use session::{MaskPrompt, ProgressFn, Session};
+pub use session::{MaskPrompt, MaskRef, MaskView, ProgressFn, Session, SessionReader};
 
 use std::path::Path;
 

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use crate::backend::Network;
+use crate::backend::{CancelToken, Interrupt, Network};
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
 
@@ -21,11 +21,15 @@ use crate::metadata::ModelMetadata;
 pub enum Fault {
     /// The forward fails with [`Error::Inference`].
     Fail,
-    /// The forward succeeds and sets the given cancel flag (the session's), as another thread
+    /// The forward succeeds and cancels the given token (the session's), as another thread
     /// calling cancel during the forward would.
-    Cancel(Arc<AtomicBool>),
+    Cancel(Arc<CancelToken>),
     /// The forward panics.
     Panic,
+    /// The forward runs until it is interrupted (the session's cancel reaching the run under
+    /// way), then fails with [`Error::Cancelled`]; after 30 s without an interrupt it fails with
+    /// [`Error::Inference`] instead, so a broken interrupt fails a test rather than hanging it.
+    RunUntilInterrupted,
 }
 
 #[derive(Default)]
@@ -33,16 +37,46 @@ struct Script {
     forwards: usize,
     faults: BTreeMap<usize, Fault>,
     input_hashes: Vec<u64>,
+    /// A forward is running and waits for an interrupt.
+    waiting: bool,
+    /// Interrupts received (and not yet consumed by a waiting forward).
+    interrupted: bool,
+    /// Interrupts that stopped a waiting forward.
+    interrupts_taken: usize,
+}
+
+/// The fake network's interrupt: wakes a forward that runs until interrupted.
+struct FakeInterrupt(FakeControl);
+
+impl Interrupt for FakeInterrupt {
+    fn interrupt(&self) {
+        self.0.script().interrupted = true;
+        (self.0).0 .1.notify_all();
+    }
+
+    fn rearm(&self) {
+        self.0.script().interrupted = false;
+    }
 }
 
 /// The test's handle on a [`FakeNetwork`]: forward count, input hashes, planned faults.
 #[derive(Clone, Default)]
-pub struct FakeControl(Arc<Mutex<Script>>);
+pub struct FakeControl(Arc<(Mutex<Script>, Condvar)>);
 
 impl FakeControl {
     fn script(&self) -> MutexGuard<'_, Script> {
         // A panic planned by a test never happens while the lock is held: recover the data.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0 .0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a forward is running and waiting for an interrupt.
+    pub fn is_waiting(&self) -> bool {
+        self.script().waiting
+    }
+
+    /// How many forwards an interrupt stopped.
+    pub fn interrupts_taken(&self) -> usize {
+        self.script().interrupts_taken
     }
 
     /// Forwards run so far (failed ones included).
@@ -114,16 +148,46 @@ impl Network for FakeNetwork {
         match fault {
             Some(Fault::Fail) => Err(Error::Inference("fake network: planned failure".into())),
             Some(Fault::Panic) => panic!("fake network: planned panic"),
-            Some(Fault::Cancel(flag)) => {
-                flag.store(true, Ordering::SeqCst);
+            Some(Fault::Cancel(token)) => {
+                token.cancel();
                 Ok(foreground(&input[..np]))
             }
+            Some(Fault::RunUntilInterrupted) => self.run_until_interrupted(),
             None => Ok(foreground(&input[..np])),
         }
     }
 
+    fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
+        Some(Arc::new(FakeInterrupt(self.control.clone())))
+    }
+
     fn describe(&self) -> String {
         format!("fake network, patch {:?}", self.patch)
+    }
+}
+
+impl FakeNetwork {
+    fn run_until_interrupted(&self) -> Result<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let (lock, wake) = &*self.control.0;
+        let mut script = lock.lock().unwrap_or_else(|e| e.into_inner());
+        script.waiting = true;
+        while !script.interrupted {
+            let now = Instant::now();
+            if now >= deadline {
+                script.waiting = false;
+                return Err(Error::Inference(
+                    "fake network: no interrupt within 30 s".into(),
+                ));
+            }
+            script = wake
+                .wait_timeout(script, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        script.waiting = false;
+        script.interrupts_taken += 1;
+        Err(Error::Cancelled)
     }
 }
 

@@ -72,7 +72,7 @@ fn point_segments_sphere() {
         .add_point([16.0, 16.0, 16.0], true, true)
         .unwrap()
         .expect("a prediction ran");
-    let d = dice(s.mask().unwrap(), &ph.object_mask(0));
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(0));
     assert!(d >= 0.95, "dice {d}");
     assert!(changed.contains([16, 16, 16]));
     assert_eq!(s.last_changed(), Some(changed));
@@ -85,7 +85,7 @@ fn box_scribble_lasso_segment_their_objects() {
     let mut s = with_image(&ph);
     s.add_box([16.0, 38.0, 38.0], [17.0, 55.0, 55.0], true, true)
         .unwrap();
-    let d = dice(s.mask().unwrap(), &ph.object_mask(1));
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(1));
     assert!(d >= 0.95, "box dice {d}");
 
     // scribble: the sphere's middle slice as a stroke, given over the whole image
@@ -98,7 +98,7 @@ fn box_scribble_lasso_segment_their_objects() {
         true,
     )
     .unwrap();
-    let d = dice(s.mask().unwrap(), &ph.object_mask(0));
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(0));
     assert!(d >= 0.95, "scribble dice {d}");
 
     // lasso given only over a one-slice sub-box
@@ -109,7 +109,7 @@ fn box_scribble_lasso_segment_their_objects() {
     nninteractive_engine::geometry::copy_region_out(&full, ph.shape, &region, &mut sub);
     s.add_mask(MaskPrompt::Lasso, &sub, Some(region), true, true)
         .unwrap();
-    let d = dice(s.mask().unwrap(), &ph.object_mask(1));
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(1));
     assert!(d >= 0.95, "lasso dice {d}");
 }
 
@@ -120,10 +120,10 @@ fn autozoom_captures_object_larger_than_patch() {
     let mut off = with_image(&ph);
     off.set_autozoom(false);
     off.add_point([44.0, 30.0, 32.0], true, true).unwrap();
-    let d_off = dice(off.mask().unwrap(), &truth);
+    let d_off = dice(&off.mask().unwrap(), &truth);
     let mut on = with_image(&ph);
     on.add_point([44.0, 30.0, 32.0], true, true).unwrap();
-    let d_on = dice(on.mask().unwrap(), &truth);
+    let d_on = dice(&on.mask().unwrap(), &truth);
     assert!(
         d_off < 0.9,
         "without AutoZoom a 32^3 patch cannot hold the object (dice {d_off})"
@@ -149,7 +149,7 @@ fn negative_prompt_removes_and_undo_restores_exactly() {
     assert!(dice(&both, &union) >= 0.95);
     let intensity = s.intensity().unwrap();
     s.add_point([16.0, 46.0, 46.0], false, true).unwrap();
-    let d = dice(s.mask().unwrap(), &ph.object_mask(0));
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(0));
     assert!(d >= 0.95, "negative click removed sphere B (dice vs A {d})");
     assert!(s.undo().unwrap());
     assert_eq!(
@@ -173,7 +173,7 @@ fn queued_prompts_predict_at_the_last_centre() {
     s.add_point([16.0, 46.0, 46.0], true, true).unwrap();
     // both seeds are in the channels, the patch sits at the last one (sphere B); sphere A lies
     // partly in that 32^3 patch only if close: it is 30 voxels away, so only B is complete
-    let d = dice(s.mask().unwrap(), &ph.object_mask(1));
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(1));
     assert!(d >= 0.95, "dice {d}");
 }
 
@@ -194,7 +194,7 @@ fn initial_mask_reset_and_refinement() {
         }
     }
     s.set_initial_mask(&rough, true).unwrap();
-    let d = dice(s.mask().unwrap(), &init);
+    let d = dice(&s.mask().unwrap(), &init);
     assert!(d >= 0.95, "dice {d}");
     s.reset().unwrap();
     assert!(s.mask().unwrap().iter().all(|&v| v == 0));
@@ -373,7 +373,7 @@ fn intensity_renormalises_before_float16_overflows() {
     assert_eq!(s.intensity().unwrap(), 6550.4);
     // the prediction at sphere B still works after the rescale (no overflow to inf, no underflow)
     let union: Vec<u8> = ph.labels.iter().map(|&l| u8::from(l == 2)).collect();
-    assert!(dice(s.mask().unwrap(), &union) >= 0.95);
+    assert!(dice(&s.mask().unwrap(), &union) >= 0.95);
     // undo restores the intensity and the unscaled channels
     assert!(s.undo().unwrap());
     assert_eq!(s.intensity().unwrap(), before);

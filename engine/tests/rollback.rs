@@ -103,12 +103,13 @@ fn expected(ph: &Phantom) -> Expected {
     first_prompt(&mut u);
     assert!(u.undo().unwrap());
     let stages = stages.lock().unwrap().clone();
+    let after_undo_of_first = u.mask().unwrap().to_vec();
     Expected {
         before,
         inputs,
         stages,
         after,
-        after_undo_of_first: u.mask().unwrap().to_vec(),
+        after_undo_of_first,
     }
 }
 
@@ -209,7 +210,7 @@ fn a_cancel_during_any_forward_changes_nothing() {
         let (mut s, control) = session(&ph);
         first_prompt(&mut s);
         let n = control.forwards() + k;
-        control.plan(n, Fault::Cancel(s.cancel_flag()));
+        control.plan(n, Fault::Cancel(s.cancel_token()));
         assert!(
             matches!(second_prompt(&mut s), Err(Error::Cancelled)),
             "{what}"
@@ -275,4 +276,37 @@ fn progress_never_goes_back_within_a_call() {
     assert!(f.windows(2).all(|w| w[1] >= w[0]), "{f:?}");
     assert_eq!(f.first(), Some(&0.0));
     assert_eq!(f.last(), Some(&1.0));
+}
+
+#[test]
+fn a_cancel_from_another_thread_interrupts_the_forward_under_way() {
+    let ph = phantom();
+    let exp = expected(&ph);
+    // At the first forward, and at a refinement patch.
+    for k in [0, exp.inputs.len() - 1] {
+        let what = format!("cancel during forward {k} ({})", exp.stages[k]);
+        let (mut s, control) = session(&ph);
+        first_prompt(&mut s);
+        control.plan(control.forwards() + k, Fault::RunUntilInterrupted);
+        let token = s.cancel_token();
+        let watcher = control.clone();
+        let canceller = std::thread::spawn(move || {
+            while !watcher.is_waiting() {
+                std::thread::yield_now();
+            }
+            token.cancel();
+        });
+        let outcome = second_prompt(&mut s);
+        canceller.join().unwrap();
+        assert!(
+            matches!(outcome, Err(Error::Cancelled)),
+            "{what}: {outcome:?}"
+        );
+        assert_eq!(
+            control.interrupts_taken(),
+            1,
+            "{what}: the run under way was interrupted"
+        );
+        check_restored(s, &control, &exp, &what);
+    }
 }

@@ -289,6 +289,7 @@ static void test_versions_and_status_names(void)
         {NNI_ERR_PANIC, "NNI_ERR_PANIC"},
         {NNI_ERR_IO, "NNI_ERR_IO"},
         {NNI_ERR_NOTHING_TO_UNDO, "NNI_ERR_NOTHING_TO_UNDO"},
+        {NNI_ERR_BUSY, "NNI_ERR_BUSY"},
     };
     const size_t nnames = sizeof names / sizeof names[0];
     for (size_t x = 0; x < nnames; x++) {
@@ -297,7 +298,7 @@ static void test_versions_and_status_names(void)
               (int)names[x].code, got ? got : "(null)");
         CHECK(got == nni_status_name(names[x].code), "  ... is a static string (same pointer)");
     }
-    const int32_t unknown[] = {-1, 15, 99, INT32_MIN, INT32_MAX};
+    const int32_t unknown[] = {-1, NNI_ERR_BUSY + 1, 99, INT32_MIN, INT32_MAX};
     for (size_t u = 0; u < sizeof unknown / sizeof unknown[0]; u++) {
         const char *got = nni_status_name(unknown[u]);
         int distinct = got != NULL && got[0] != '\0';

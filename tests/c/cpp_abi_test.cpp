@@ -171,6 +171,104 @@ int main()
         EXPECT_OK(nni_session_set_progress_callback(s, nullptr, nullptr));
     }
 
+    // Calls from inside the progress callback never deadlock: reads answer at once with the mask
+    // as it was before the running prompt; calls that would change the session or run the
+    // network return NNI_ERR_BUSY at once, doing nothing; the prompt then completes.
+    {
+        struct Reentry {
+            nni_session *s = nullptr;
+            const nni_image_desc *desc = nullptr;
+            std::vector<uint8_t> seen;
+            int32_t get_mask = -1, get_region = -1, changed = -1, add_point = -1, set_cb = -1,
+                    undo = -1, set_image = -1, autozoom = -1;
+            size_t describe = 0;
+            int calls = 0;
+        } r;
+        r.s = s;
+        r.desc = &d;
+        r.seen.resize(NVOX);
+        auto cb = [](void *user, double, const char *) -> int32_t {
+            auto *r = static_cast<Reentry *>(user);
+            if (r->calls++ == 0) {
+                const int64_t lo[3] = {0, 0, 0}, hi[3] = {2, 2, 2};
+                uint8_t part[8];
+                int64_t cmin[3], cmax[3];
+                char text[256];
+                const int64_t at[3] = {1, 1, 1};
+                r->get_mask = nni_session_get_mask(r->s, r->seen.data(), r->seen.size());
+                r->get_region = nni_session_get_mask_region(r->s, lo, hi, part, sizeof part);
+                r->changed = nni_session_get_changed_region(r->s, cmin, cmax);
+                r->describe = nni_session_describe(r->s, text, sizeof text);
+                r->add_point = nni_session_add_point(r->s, at, 1, 1);
+                r->set_cb = nni_session_set_progress_callback(r->s, nullptr, nullptr);
+                r->undo = nni_session_undo(r->s);
+                r->autozoom = nni_session_set_autozoom(r->s, 0);
+                r->set_image = nni_session_set_image(r->s, r->desc);
+            }
+            return 0;
+        };
+        EXPECT_OK(nni_session_set_progress_callback(s, cb, &r));
+        EXPECT_OK(nni_session_add_point(s, pb, 1, 1));
+        CHECK(r.get_mask == NNI_OK && r.seen == mask_after_a,
+              "from the callback, nni_session_get_mask answers with the mask before the prompt");
+        CHECK(r.get_region == NNI_OK && r.changed == NNI_OK && r.describe > 0,
+              "  ... and get_mask_region, get_changed_region, describe answer too");
+        CHECK(r.add_point == NNI_ERR_BUSY && r.set_cb == NNI_ERR_BUSY && r.undo == NNI_ERR_BUSY &&
+                  r.autozoom == NNI_ERR_BUSY && r.set_image == NNI_ERR_BUSY,
+              std::string("  ... add_point, set_progress_callback, undo, set_autozoom, set_image: "
+                          "NNI_ERR_BUSY (") +
+                  nni_status_name(r.add_point) + ", " + nni_status_name(r.set_cb) + ", " +
+                  nni_status_name(r.undo) + ", " + nni_status_name(r.autozoom) + ", " +
+                  nni_status_name(r.set_image) + ")");
+        EXPECT_OK(nni_session_get_mask(s, mask.data(), mask.size()));
+        CHECK(dice(mask, mask_b) >= 0.95 || dice(mask, mask_a) < 0.95 || mask != mask_after_a,
+              "  ... and the prompt completed (the mask changed)");
+        EXPECT_OK(nni_session_set_progress_callback(s, nullptr, nullptr));
+        EXPECT_OK(nni_session_undo(s));
+        EXPECT_OK(nni_session_get_mask(s, mask.data(), mask.size()));
+        CHECK(mask == mask_after_a, "  ... undone: back to sphere A, the busy calls changed nothing");
+    }
+
+    // Another thread reading while a prompt runs is answered at once: the callback holds the
+    // prompt until the reader has finished (bounded wait: a reader that blocked would time out).
+    {
+        struct Hold {
+            std::atomic<bool> in_call{false}, read_done{false};
+            std::atomic<int> calls{0};
+        } hold;
+        auto cb = [](void *user, double, const char *) -> int32_t {
+            auto *h = static_cast<Hold *>(user);
+            if (h->calls.fetch_add(1) == 0) {
+                h->in_call.store(true);
+                const auto t0 = std::chrono::steady_clock::now();
+                while (!h->read_done.load() &&
+                       std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+                    std::this_thread::yield();
+                }
+            }
+            return 0;
+        };
+        EXPECT_OK(nni_session_set_progress_callback(s, cb, &hold));
+        int32_t read_rc = -1, write_rc = -1;
+        std::vector<uint8_t> seen(NVOX);
+        std::thread reader([&] {
+            while (!hold.in_call.load()) {
+                std::this_thread::yield();
+            }
+            read_rc = nni_session_get_mask(s, seen.data(), seen.size());
+            write_rc = nni_session_add_point(s, pb, 1, 1);
+            hold.read_done.store(true);
+        });
+        EXPECT_OK(nni_session_add_point(s, pb, 1, 1));
+        reader.join();
+        CHECK(read_rc == NNI_OK && seen == mask_after_a,
+              "another thread's nni_session_get_mask during a prompt: at once, the mask before it");
+        CHECK(write_rc == NNI_ERR_BUSY, std::string("  ... its nni_session_add_point: ") +
+                                            nni_status_name(write_rc));
+        EXPECT_OK(nni_session_set_progress_callback(s, nullptr, nullptr));
+        EXPECT_OK(nni_session_undo(s));
+    }
+
     // A prompt loop on one thread, cancellation requests from another.
     std::atomic<bool> done{false};
     std::atomic<long> cancels{0};

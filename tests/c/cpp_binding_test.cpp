@@ -288,7 +288,7 @@ int main()
         std::vector<uint8_t> buf(NVOX + 1);
         EXPECT_ERROR(s.get_mask(buf.data(), buf.size()), NNI_ERR_BUFFER_SIZE, "");
     }
-    EXPECT_ERROR(s.get_mask_region({0, 0, 0}, {0, 4, 4}), NNI_ERR_OUT_OF_BOUNDS, "");
+    EXPECT_ERROR(s.get_mask_region({0, 0, 0}, {0, 4, 4}), NNI_ERR_INVALID_ARGUMENT, "empty");
     EXPECT_ERROR(s.get_mask_region({0, 0, 0}, {NI + 1, 4, 4}), NNI_ERR_OUT_OF_BOUNDS, "");
     EXPECT_ERROR(s.add_scribble_region({0, 0, 0}, {4, 4, 4}, std::vector<uint8_t>(10)),
                  NNI_ERR_BUFFER_SIZE, "");

@@ -157,6 +157,26 @@ class ConventionTest(SessionFixture):
             self.assertTrue(s.undo())
             np.testing.assert_array_equal(s.get_mask(), before)
 
+    def test_calls_from_the_callback_never_deadlock(self):
+        with self.session() as s:
+            s.add_point((12, 14, 15))
+            before = s.get_mask()
+            seen = {}
+
+            def callback(fraction, stage):
+                if "mask" not in seen:
+                    seen["mask"] = s.get_mask()  # a read: answered at once
+                    try:
+                        s.add_point((28, 32, 30))  # a change: refused at once
+                    except nni.NniError as e:
+                        seen["busy"] = e.status_name
+
+            s.set_progress_callback(callback)
+            s.add_point((28, 32, 30))
+            np.testing.assert_array_equal(seen["mask"], before)
+            self.assertEqual(seen["busy"], "NNI_ERR_BUSY")
+            self.assertGreaterEqual(dice(s.get_mask(), np.maximum(self.a, self.b)), 0.95)
+
     def test_defaults(self):
         with self.session() as s:
             s.add_point((12, 14, 15))  # positive, runs the prediction

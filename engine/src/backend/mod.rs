@@ -10,10 +10,12 @@
 //!
 //! An explicit [`BackendChoice`] overrides the runtime (an error when it cannot be used).
 
+pub mod cancel;
 pub mod locate;
 pub mod onnxruntime;
 pub mod openvino;
 
+pub use self::cancel::{CancelToken, Interrupt};
 pub use self::onnxruntime::{candidate_paths, init_runtime, OrtNetwork, ENV_ORT_PATH};
 pub use self::openvino::{init_openvino, OpenVinoNetwork, ENV_OPENVINO_PATH};
 
@@ -86,6 +88,10 @@ pub trait Network: Send {
     fn predict(&mut self, input: Vec<f32>) -> Result<Vec<u8>>;
     /// Human-readable description of where and how it runs.
     fn describe(&self) -> String;
+    /// What stops a run under way from another thread, when the runtime allows it.
+    fn interrupter(&self) -> Option<std::sync::Arc<dyn Interrupt>> {
+        None
+    }
 }
 
 /// A network whose description carries why the options asked for something else (a fallback).
@@ -101,6 +107,10 @@ impl Network for WithNote {
 
     fn describe(&self) -> String {
         format!("{}; {}", self.inner.describe(), self.note)
+    }
+
+    fn interrupter(&self) -> Option<std::sync::Arc<dyn Interrupt>> {
+        self.inner.interrupter()
     }
 }
 

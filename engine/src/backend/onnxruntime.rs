@@ -4,16 +4,17 @@
 //! would otherwise keep gigabytes of activations reserved between clicks).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ort::environment::Environment;
-use ort::session::Session as OrtSession;
+use ort::session::{RunOptions, Session as OrtSession};
 use ort::value::Tensor;
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
 
-use super::{Device, Network};
+use super::{Device, Interrupt, Network};
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ENV_ORT_PATH: &str = "NNI_ONNXRUNTIME_PATH";
@@ -107,11 +108,30 @@ pub fn cuda_available() -> bool {
         )
 }
 
+/// ONNX Runtime's run options, whose terminate flag stops a run under way.
+struct OrtInterrupt {
+    options: RunOptions,
+    interrupted: AtomicBool,
+}
+
+impl Interrupt for OrtInterrupt {
+    fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        let _ = self.options.terminate();
+    }
+
+    fn rearm(&self) {
+        self.interrupted.store(false, Ordering::SeqCst);
+        let _ = self.options.unterminate();
+    }
+}
+
 /// An ONNX model opened in ONNX Runtime.
 pub struct OrtNetwork {
     session: OrtSession,
     meta: ModelMetadata,
     provider: String,
+    interrupt: Arc<OrtInterrupt>,
 }
 
 impl OrtNetwork {
@@ -189,10 +209,15 @@ impl OrtNetwork {
                 meta.input_name, meta.output_name
             )));
         }
+        let interrupt = Arc::new(OrtInterrupt {
+            options: RunOptions::new().map_err(runtime)?,
+            interrupted: AtomicBool::new(false),
+        });
         Ok(OrtNetwork {
             session,
             meta,
             provider,
+            interrupt,
         })
     }
 }
@@ -215,8 +240,17 @@ impl Network for OrtNetwork {
         let input_name = self.meta.input_name.clone();
         let outputs = self
             .session
-            .run(ort::inputs![input_name.as_str() => tensor])
-            .map_err(|e| Error::Inference(e.to_string()))?;
+            .run_with_options(
+                ort::inputs![input_name.as_str() => tensor],
+                &self.interrupt.options,
+            )
+            .map_err(|e| {
+                if self.interrupt.interrupted.load(Ordering::SeqCst) {
+                    Error::Cancelled
+                } else {
+                    Error::Inference(e.to_string())
+                }
+            })?;
         let out = outputs
             .get(self.meta.output_name.as_str())
             .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
@@ -237,5 +271,9 @@ impl Network for OrtNetwork {
             "{} on ONNX Runtime ({}, float32)",
             self.meta.name, self.provider
         )
+    }
+
+    fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
+        Some(self.interrupt.clone())
     }
 }

@@ -7,12 +7,11 @@
 //! cancellation or a panic part-way restores that record, so the session is left exactly as it
 //! was.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use half::f16;
 
-use crate::backend::Network;
+use crate::backend::{CancelToken, Network};
 use crate::channels::SparseChannel;
 use crate::error::{Error, Result};
 use crate::geometry::{copy_region_out, nonzero_bbox, paste_region, round_half_even, BBox, Shape};
@@ -23,6 +22,9 @@ use crate::prompts;
 
 mod predict;
 pub mod transaction;
+pub mod view;
+
+pub use view::{MaskRef, MaskView, SessionReader};
 
 use transaction::{MaskRecord, UndoLog};
 
@@ -37,15 +39,13 @@ const RENORM_TARGET: f64 = 6550.4;
 /// Largest finite float16.
 const F16_MAX: f64 = 65504.0;
 
-/// What belongs to the current image: its preprocessed voxels, the interaction channels, the
-/// mask, the interaction intensity, the undo record and the box the last call changed.
+/// What belongs to the current image besides what other threads may read ([`view`]): its
+/// preprocessed voxels, the interaction channels, the interaction intensity and the undo record.
 struct ImageState {
     image: PreprocessedImage,
     channels: Vec<SparseChannel>,
-    mask: Vec<u8>,
     intensity: f64,
     undo: Option<UndoLog>,
-    last_changed: Option<BBox>,
 }
 
 /// Which kind of mask prompt.
@@ -64,30 +64,34 @@ pub struct Session {
     autozoom: bool,
     queue: Vec<QueuedPatch>,
     state: Option<ImageState>,
+    /// Shape, mask and last changed box, readable from other threads (Some with `state`).
+    reader: SessionReader,
     ball: Vec<f64>,
     progress: Option<ProgressFn>,
     /// The last fraction reported in the running call (progress never goes back).
     progress_floor: f64,
     /// A panic of the progress callback, held until the transaction is rolled back.
     callback_panic: Option<Box<dyn std::any::Any + Send>>,
-    cancel: Arc<AtomicBool>,
+    cancel: Arc<CancelToken>,
 }
 
 impl Session {
     /// A session over `net`, described by `meta`.
     pub fn new(net: Box<dyn Network>, meta: ModelMetadata) -> Self {
         let ball = prompts::point_ball(meta.point_radius);
+        let cancel = Arc::new(CancelToken::new(net.interrupter()));
         Session {
             net,
             meta,
             autozoom: true,
             queue: Vec::new(),
             state: None,
+            reader: SessionReader::default(),
             ball,
             progress: None,
             progress_floor: 0.0,
             callback_panic: None,
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel,
         }
     }
 
@@ -111,8 +115,10 @@ impl Session {
         self.progress = progress;
     }
 
-    /// A flag that cancels the running operation when set (from any thread).
-    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+    /// The session's cancel request: [`CancelToken::cancel`] from any thread stops the running
+    /// call (within the network run under way where the runtime allows it); the call then fails
+    /// with [`Error::Cancelled`] and changes nothing.
+    pub fn cancel_token(&self) -> Arc<CancelToken> {
         self.cancel.clone()
     }
 
@@ -122,13 +128,23 @@ impl Session {
     }
 
     /// The current mask (0/1, or the initial segmentation's values), image-shaped, C order.
-    pub fn mask(&self) -> Option<&[u8]> {
-        self.state.as_ref().map(|s| s.mask.as_slice())
+    pub fn mask(&self) -> Option<MaskRef<'_>> {
+        self.reader.read().map(|v| {
+            MaskRef(parking_lot::MappedRwLockReadGuard::map(v, |v| {
+                v.mask.as_slice()
+            }))
+        })
     }
 
     /// The region written by the last operation (clipped to the image), if any.
     pub fn last_changed(&self) -> Option<BBox> {
-        self.state.as_ref().and_then(|s| s.last_changed)
+        self.reader.read().and_then(|v| v.last_changed)
+    }
+
+    /// A handle other threads may read shape, mask and last changed box through while a call
+    /// runs on this session (see [`view`]).
+    pub fn reader(&self) -> SessionReader {
+        self.reader.clone()
     }
 
     /// Current interaction intensity (grows by 1/decay per prompt).
@@ -171,11 +187,14 @@ impl Session {
         self.state = Some(ImageState {
             image,
             channels,
-            mask,
             intensity: 1.0,
             undo: None,
-            last_changed: None,
         });
+        self.reader.replace(Some(MaskView {
+            shape,
+            mask,
+            last_changed: None,
+        }));
         Ok(())
     }
 
@@ -212,7 +231,7 @@ impl Session {
             );
             let st = s.state.as_mut().expect("image checked");
             let intensity = st.intensity;
-            let large = st.mask.len() > prompts::BLOSC2_MIN_VOXELS;
+            let large = st.image.data.len() > prompts::BLOSC2_MIN_VOXELS;
             let ball = &s.ball;
             let undo = st.undo.as_mut().map(|u| &mut u.chunks);
             st.channels[ch].modify_region(ch, &region, undo, |p, v| {
@@ -291,8 +310,10 @@ impl Session {
             s.queue.push(q);
             s.bump_intensity();
             let st = s.state.as_mut().expect("image checked");
-            let value =
-                prompts::store_f64_as_f16(st.intensity, st.mask.len() > prompts::BLOSC2_MIN_VOXELS);
+            let value = prompts::store_f64_as_f16(
+                st.intensity,
+                st.image.data.len() > prompts::BLOSC2_MIN_VOXELS,
+            );
             let undo = st.undo.as_mut().map(|u| &mut u.chunks);
             st.channels[ch].modify_region(ch, &b, undo, |_, v| *v = value);
             if run_prediction {
@@ -389,10 +410,11 @@ impl Session {
                     c.clear(i, Some(&mut log.chunks));
                 }
             }
-            let old_box = nonzero_bbox(&st.mask, shape, |v| v != 0);
+            let mut view = s.reader.get_mut();
+            let old_box = nonzero_bbox(&view.mask, shape, |v| v != 0);
             let saved = old_box.unwrap_or(BBox::new([0; 3], [0; 3]));
             let mut data = vec![0u8; saved.voxels()];
-            copy_region_out(&st.mask, shape, &saved, &mut data);
+            copy_region_out(&view.mask, shape, &saved, &mut data);
             log.mask.push(MaskRecord {
                 region: saved,
                 data,
@@ -401,13 +423,14 @@ impl Session {
             st.intensity = 1.0;
             if let Some(old) = old_box {
                 let zeros = vec![0u8; old.voxels()];
-                paste_region(&mut st.mask, shape, &old, &zeros);
+                paste_region(&mut view.mask, shape, &old, &zeros);
             }
-            paste_region(&mut st.mask, shape, &region, mask);
-            st.last_changed = Some(match old_box {
+            paste_region(&mut view.mask, shape, &region, mask);
+            view.last_changed = Some(match old_box {
                 Some(old) => old.union(&region),
                 None => region,
             });
+            drop(view);
             if run_prediction {
                 let rs = region.shape();
                 if let Some(b) = nonzero_bbox(mask, rs, |v| v != 0) {
@@ -430,9 +453,10 @@ impl Session {
         for c in st.channels.iter_mut() {
             *c = SparseChannel::new(shape);
         }
-        st.mask.fill(0);
         st.intensity = 1.0;
-        st.last_changed = None;
+        let mut view = self.reader.get_mut();
+        view.mask.fill(0);
+        view.last_changed = None;
         Ok(())
     }
 
@@ -464,7 +488,7 @@ impl Session {
         if decay < 1.0 {
             st.intensity *= 1.0 / decay;
             if st.intensity > F16_MAX {
-                let large = st.mask.len() > prompts::BLOSC2_MIN_VOXELS;
+                let large = st.image.data.len() > prompts::BLOSC2_MIN_VOXELS;
                 let scale = prompts::renorm_scale(RENORM_TARGET / st.intensity, large);
                 let log = st.undo.as_mut().map(|u| &mut u.chunks);
                 let mut log = log;

@@ -2,8 +2,6 @@
 //! centre, AutoZoom (growing the field of view while the prediction touches its border), then a
 //! direct paste (zoom 1) or refinement patches at full resolution, each seeing the earlier ones.
 
-use std::sync::atomic::Ordering;
-
 use half::f16;
 
 use crate::error::{Error, Result};
@@ -65,7 +63,7 @@ impl Session {
     /// callback asks to cancel (or panics: its payload is kept for the transaction to resume once
     /// the session is restored).
     pub(super) fn report(&mut self, fraction: f64, stage: &str) -> Result<()> {
-        if self.cancel.load(Ordering::SeqCst) {
+        if self.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         // Never backwards within a call: a later stage may start below an earlier estimate.
@@ -85,9 +83,9 @@ impl Session {
     }
 
     pub(super) fn write_mask(&mut self, region: &BBox, src: &[u8]) {
-        let st = self.state.as_mut().expect("image checked");
-        let shape = st.image.shape;
-        paste_region(&mut st.mask, shape, region, src);
+        let mut view = self.reader.get_mut();
+        let shape = view.shape;
+        paste_region(&mut view.mask, shape, region, src);
     }
 
     /// The reference's `_predict`: coarse prediction at the queued centre, AutoZoom, then either a
@@ -181,8 +179,10 @@ impl Session {
         let (scaled, sbox) = planning::scaled_box(center, patch, zoom);
         let np = patch.iter().product::<usize>();
         let nch = self.meta.num_interaction_channels;
+        // Read-locked for the input's construction only (no callback, no network run here).
+        let view = self.reader.get();
         if scaled == patch {
-            let (input, prev_pred) = self.patch_input(&sbox, &st.mask, shape, &sbox);
+            let (input, prev_pred) = self.patch_input(&sbox, &view.mask, shape, &sbox);
             return Ok((input, scaled, sbox, prev_pred));
         }
         let mut input = Vec::new();
@@ -209,8 +209,8 @@ impl Session {
         ));
         for ch in 0..nch {
             let nonzero = if ch == prev_seg {
-                prev_pred = resample::nearest_crop_u8(&st.mask, shape, &sbox, patch);
-                region_nonzero_bbox(&st.mask, shape, &sbox)
+                prev_pred = resample::nearest_crop_u8(&view.mask, shape, &sbox, patch);
+                region_nonzero_bbox(&view.mask, shape, &sbox)
             } else {
                 st.channels[ch].allocated_bbox(&sbox)
             };
@@ -233,7 +233,7 @@ impl Session {
             buf.resize(sub.voxels(), 0f32);
             if ch == prev_seg {
                 let mut m = vec![0u8; sub.voxels()];
-                copy_region_out(&st.mask, shape, &sub, &mut m);
+                copy_region_out(&view.mask, shape, &sub, &mut m);
                 buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
             } else {
                 st.channels[ch].read_region(&sub, &mut buf, |v| v.to_f32());
@@ -261,8 +261,8 @@ impl Session {
         force: bool,
         center: [i64; 3],
     ) -> Vec<BBox> {
-        let st = self.state.as_ref().expect("image checked");
-        let shape = st.image.shape;
+        let view = self.reader.get();
+        let shape = view.shape;
         let patch = self.meta.patch_size;
         let fallback = || {
             let mut b = BBox::new([0; 3], [0; 3]);
@@ -274,7 +274,7 @@ impl Session {
         };
         let mut planning = sbox.clip(shape);
         if force {
-            let prev_box = nonzero_bbox(&st.mask, shape, |v| v != 0);
+            let prev_box = nonzero_bbox(&view.mask, shape, |v| v != 0);
             planning = union_all(planning.iter().chain(prev_box.iter()));
         }
         let Some(planning) = planning else {
@@ -285,7 +285,7 @@ impl Session {
         let mut nonzero: Option<BBox> = None;
         let mut opened: Option<(BBox, Vec<u8>)> = None;
         if let Some(seen) = sbox.clip(shape) {
-            if let Some(raw) = diff_bbox(coarse, scaled, sbox, &st.mask, shape, &seen) {
+            if let Some(raw) = diff_bbox(coarse, scaled, sbox, &view.mask, shape, &seen) {
                 // The opening (5^3 min, then max, borders replicated at the edges of `seen`) is
                 // anti-extensive, so it is nonzero only inside `raw`; computed on `raw` grown by
                 // its radius it equals the opening over `seen`.
@@ -293,7 +293,7 @@ impl Session {
                     .intersect(&seen)
                     .expect("raw lies in seen");
                 let mut prev = vec![0u8; sub.voxels()];
-                copy_region_out(&st.mask, shape, &sub, &mut prev);
+                copy_region_out(&view.mask, shape, &sub, &mut prev);
                 let mut d = vec![0u8; sub.voxels()];
                 copy_region_out(coarse, scaled, &sub.to_local(sbox), &mut d);
                 d.iter_mut()
@@ -306,7 +306,7 @@ impl Session {
             }
         }
         if force {
-            if let Some(m) = region_nonzero_bbox(&st.mask, shape, &planning) {
+            if let Some(m) = region_nonzero_bbox(&view.mask, shape, &planning) {
                 nonzero = Some(nonzero.map_or(m, |n| n.union(&m)));
             }
         }
@@ -319,7 +319,7 @@ impl Session {
         }
         if force {
             let mut prev = vec![0u8; nz.voxels()];
-            copy_region_out(&st.mask, shape, &nz, &mut prev);
+            copy_region_out(&view.mask, shape, &nz, &mut prev);
             diff.iter_mut().zip(&prev).for_each(|(d, &p)| {
                 if p != 0 {
                     *d = 1
@@ -371,10 +371,7 @@ impl Session {
             .try_reserve_exact(hull.voxels())
             .map_err(|_| Error::OutOfMemory("refinement cache".into()))?;
         cache_prev.resize(hull.voxels(), 0u8);
-        {
-            let st = self.state.as_ref().expect("image checked");
-            copy_region_out(&st.mask, shape, &hull, &mut cache_prev);
-        }
+        copy_region_out(&self.reader.get().mask, shape, &hull, &mut cache_prev);
         if let Some(inject) = sbox.clip(shape) {
             let mut sub = vec![0u8; inject.voxels()];
             copy_region_out(coarse, scaled, &inject.to_local(sbox), &mut sub);

@@ -3,14 +3,12 @@
 //! A failure, a cancel or a panic part-way restores that record, so the session is left exactly
 //! as it was; on success the record is the one level of undo the reference offers.
 
-use std::sync::atomic::Ordering;
-
 use crate::channels::ChunkUndo;
 use crate::error::{Error, Result};
 use crate::geometry::{copy_region_out, paste_region, BBox};
 use crate::planning::QueuedPatch;
 
-use super::{ImageState, Session};
+use super::{ImageState, Session, SessionReader};
 
 /// The saved pre-image of one mask region.
 pub(super) struct MaskRecord {
@@ -42,28 +40,31 @@ impl Session {
         let Some(log) = st.undo.take() else {
             return Ok(false);
         };
-        let changed = Self::restore_log(st, log, &mut self.queue);
-        st.last_changed = changed;
+        let changed = Self::restore_log(st, &self.reader, log, &mut self.queue);
+        self.reader.get_mut().last_changed = changed;
         Ok(true)
     }
 
     fn restore_log(
         st: &mut ImageState,
+        reader: &SessionReader,
         log: UndoLog,
         queue: &mut Vec<QueuedPatch>,
     ) -> Option<BBox> {
         let shape = st.image.shape;
         log.chunks.restore(&mut st.channels);
         let mut changed: Option<BBox> = None;
+        let mut view = reader.get_mut();
         for rec in log.mask.into_iter().rev() {
             if rec.zero_rest {
-                st.mask.fill(0);
+                view.mask.fill(0);
                 changed = Some(BBox::of_shape(shape));
             } else if let Some(c) = rec.region.clip(shape) {
                 changed = Some(changed.map_or(c, |x| x.union(&c)));
             }
-            paste_region(&mut st.mask, shape, &rec.region, &rec.data);
+            paste_region(&mut view.mask, shape, &rec.region, &rec.data);
         }
+        drop(view);
         st.intensity = log.intensity;
         *queue = log.queue;
         changed
@@ -75,11 +76,11 @@ impl Session {
         &mut self,
         op: impl FnOnce(&mut Self) -> Result<Option<BBox>>,
     ) -> Result<Option<BBox>> {
-        self.cancel.store(false, Ordering::SeqCst);
+        self.cancel.rearm();
         self.progress_floor = 0.0;
         let st = self.state.as_mut().ok_or(Error::NoImage)?;
         let previous = st.undo.take();
-        let previous_changed = st.last_changed;
+        let previous_changed = self.reader.get().last_changed;
         st.undo = Some(UndoLog {
             intensity: st.intensity,
             queue: self.queue.clone(),
@@ -90,18 +91,18 @@ impl Session {
             .unwrap_or_else(|p| Err(Error::Panic(crate::panic_message(&*p))));
         match outcome {
             Ok(changed) => {
-                if let (Some(st), Some(c)) = (self.state.as_mut(), changed) {
-                    st.last_changed = Some(c);
+                if let Some(c) = changed {
+                    self.reader.get_mut().last_changed = Some(c);
                 }
                 Ok(changed)
             }
             Err(e) => {
                 let st = self.state.as_mut().expect("state kept");
                 if let Some(log) = st.undo.take() {
-                    Self::restore_log(st, log, &mut self.queue);
+                    Self::restore_log(st, &self.reader, log, &mut self.queue);
                 }
                 st.undo = previous;
-                st.last_changed = previous_changed;
+                self.reader.get_mut().last_changed = previous_changed;
                 if let Some(payload) = self.callback_panic.take() {
                     std::panic::resume_unwind(payload);
                 }
@@ -115,7 +116,7 @@ impl Session {
         let shape = st.image.shape;
         if let (Some(log), Some(valid)) = (st.undo.as_mut(), region.clip(shape)) {
             let mut data = vec![0u8; valid.voxels()];
-            copy_region_out(&st.mask, shape, &valid, &mut data);
+            copy_region_out(&self.reader.get().mask, shape, &valid, &mut data);
             log.mask.push(MaskRecord {
                 region: valid,
                 data,
