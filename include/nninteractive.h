@@ -134,7 +134,7 @@ typedef struct nni_session_options {
   const char *model_path;
   // `NNI_DEVICE_AUTO` (default), `NNI_DEVICE_CPU` or `NNI_DEVICE_CUDA`.
   int32_t device;
-  // Inference threads; 0 lets ONNX Runtime choose.
+  // Inference threads, 0..=1024; 0 lets the runtime choose.
   int32_t num_threads;
   // AutoZoom on (1, default) or off (0).
   int32_t autozoom;
@@ -292,8 +292,10 @@ int32_t nni_session_new(const struct nni_session_options *opts, struct nni_sessi
 // Thread safety: Not concurrently with any other call on the same session.
 void nni_session_free(struct nni_session *s);
 
-// Set the image. Drops all prompts and the mask. Validates dtype, sizes, spacing and geometry
-// (finite), and voxels (no NaN/inf; not all zero). On failure the previous image stays.
+// Set the image. Drops all prompts and the mask. Validates dtype, sizes, alignment, spacing and
+// geometry (finite), and voxels: none NaN, infinite or (float64) beyond the float32 range, not
+// all zero, and not constant over the nonzero box (it could not be normalised). An image whose
+// buffers cannot be allocated is `NNI_ERR_OUT_OF_MEMORY`. On failure the previous image stays.
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from a progress callback).
 int32_t nni_session_set_image(struct nni_session *s, const struct nni_image_desc *desc);

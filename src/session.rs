@@ -41,6 +41,9 @@ impl nni_session {
     }
 }
 
+/// Most inference threads a session may ask for (a runtime given 100000 crashes creating them).
+const MAX_THREADS: i32 = 1024;
+
 /// The handle behind `s`.
 ///
 /// # Safety
@@ -88,9 +91,9 @@ pub unsafe extern "C" fn nni_session_new(
             NNI_BACKEND_OPENVINO => BackendChoice::OpenVino,
             b => return Err(Error::InvalidArgument(format!("unknown backend {b}"))),
         };
-        if opts.num_threads < 0 {
+        if !(0..=MAX_THREADS).contains(&opts.num_threads) {
             return Err(Error::InvalidArgument(format!(
-                "num_threads must be >= 0, got {}",
+                "num_threads must be in 0..={MAX_THREADS} (0: the runtime's choice), got {}",
                 opts.num_threads
             )));
         }
@@ -226,8 +229,10 @@ unsafe fn typed<'a, T>(data: *const std::ffi::c_void, n: usize) -> Result<&'a [T
     Ok(unsafe { std::slice::from_raw_parts(data.cast(), n) })
 }
 
-/// Set the image. Drops all prompts and the mask. Validates dtype, sizes, spacing and geometry
-/// (finite), and voxels (no NaN/inf; not all zero). On failure the previous image stays.
+/// Set the image. Drops all prompts and the mask. Validates dtype, sizes, alignment, spacing and
+/// geometry (finite), and voxels: none NaN, infinite or (float64) beyond the float32 range, not
+/// all zero, and not constant over the nonzero box (it could not be normalised). An image whose
+/// buffers cannot be allocated is `NNI_ERR_OUT_OF_MEMORY`. On failure the previous image stays.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from a progress callback).
 #[no_mangle]

@@ -65,7 +65,7 @@ pub struct nni_session_options {
     pub model_path: *const c_char,
     /// `NNI_DEVICE_AUTO` (default), `NNI_DEVICE_CPU` or `NNI_DEVICE_CUDA`.
     pub device: i32,
-    /// Inference threads; 0 lets ONNX Runtime choose.
+    /// Inference threads, 0..=1024; 0 lets the runtime choose.
     pub num_threads: i32,
     /// AutoZoom on (1, default) or off (0).
     pub autozoom: i32,

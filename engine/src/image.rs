@@ -120,8 +120,23 @@ impl PreprocessedImage {
         }
         let mut data = voxels.to_f32()?;
         if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+            let ijk = [
+                pos % shape[2],
+                (pos / shape[2]) % shape[1],
+                pos / (shape[1] * shape[2]),
+            ];
+            let what = match voxels {
+                VoxelData::F32(d) if d[pos].is_nan() => "is NaN".to_string(),
+                VoxelData::F64(d) if d[pos].is_nan() => "is NaN".to_string(),
+                VoxelData::F64(d) if d[pos].is_finite() => format!(
+                    "is {:e}, outside the float32 range the network computes in",
+                    d[pos]
+                ),
+                _ => "is infinite".to_string(),
+            };
             return Err(Error::InvalidArgument(format!(
-                "image voxel {pos} is NaN or infinite"
+                "image voxel ({}, {}, {}) {what}",
+                ijk[0], ijk[1], ijk[2]
             )));
         }
         let bbox =
@@ -133,7 +148,7 @@ impl PreprocessedImage {
         let (mean, std) = region_mean_std(&data, shape, &bbox);
         if std.is_nan() || std <= 0.0 || !std.is_finite() {
             return Err(Error::InvalidArgument(
-                "image has zero intensity spread over its nonzero region; cannot normalise".into(),
+                "image is constant over its nonzero region (zero standard deviation): it cannot be normalised (the reference would divide by zero)".into(),
             ));
         }
         for v in data.iter_mut() {

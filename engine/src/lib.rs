@@ -15,6 +15,7 @@
 //! | [`onnx_file`] | the model's metadata read from the ONNX bytes, with no runtime |
 //! | [`metadata`] | model metadata carried inside the ONNX file |
 //! | [`geometry`] | boxes, shapes, rounding helpers |
+//! | [`alloc`] | fallible image- and patch-sized buffers (out of memory is an error, not an abort) |
 //! | [`error`] | the engine's error type (the C ABI maps it to its status codes) |
 //! | `phantom` | (feature `phantom`) synthetic test volumes with known objects, Dice |
 //! | `testing` | (feature `fake-network`) a scripted test double of the network |
@@ -29,6 +30,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod alloc;
 pub mod backend;
 pub mod channels;
 pub mod error;

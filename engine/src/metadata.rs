@@ -5,6 +5,13 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 
+/// Most interaction channels a model may declare (nnInteractive has 7).
+pub const MAX_INTERACTION_CHANNELS: usize = 64;
+
+/// Largest network input one patch may need (float32, all channels): 4 GiB, against 226 MB for
+/// the released 192^3 network.
+pub const MAX_PATCH_INPUT_BYTES: usize = 4 << 30;
+
 /// Key of the ONNX `metadata_props` entry that holds the JSON metadata.
 pub const METADATA_KEY: &str = "nninteractive.meta";
 
@@ -114,7 +121,7 @@ impl ModelMetadata {
                 )));
             }
         }
-        if raw.patch_size.len() != 3 || raw.patch_size.iter().any(|&p| !(1..=4096).contains(&p)) {
+        if raw.patch_size.len() != 3 || raw.patch_size.iter().any(|&p| !(1..=1024).contains(&p)) {
             return Err(Error::Model(format!(
                 "patch_size must be 3 positive sizes, got {:?}",
                 raw.patch_size
@@ -223,10 +230,33 @@ impl ModelMetadata {
                 )));
             }
         }
+        let num_image_channels = raw.num_image_channels.unwrap_or(1);
+        if num_image_channels != 1 {
+            return Err(Error::Model(format!(
+                "num_image_channels must be 1 (nnInteractive takes one image channel), got {num_image_channels}"
+            )));
+        }
+        if !(1..=MAX_INTERACTION_CHANNELS).contains(&num_interaction_channels) {
+            return Err(Error::Model(format!(
+                "num_interaction_channels must be in 1..={MAX_INTERACTION_CHANNELS}, got {num_interaction_channels}"
+            )));
+        }
+        // One patch's input (all channels, float32) must stay within MAX_PATCH_INPUT_BYTES: a
+        // hostile or corrupt patch_size would otherwise ask for terabytes at the first prompt.
+        let patch_voxels: usize = patch_size.iter().product();
+        let input_bytes = patch_voxels
+            .checked_mul(1 + num_interaction_channels)
+            .and_then(|v| v.checked_mul(4));
+        if input_bytes.is_none_or(|b| b > MAX_PATCH_INPUT_BYTES) {
+            return Err(Error::Model(format!(
+                "patch_size {patch_size:?} with {num_interaction_channels} interaction channels needs a network input of more than {} GiB",
+                MAX_PATCH_INPUT_BYTES >> 30
+            )));
+        }
         Ok(ModelMetadata {
             name: raw.name.unwrap_or_else(|| "unnamed".into()),
             patch_size,
-            num_image_channels: raw.num_image_channels.unwrap_or(1),
+            num_image_channels,
             num_interaction_channels,
             prev_seg_channel,
             mapping,
@@ -294,5 +324,32 @@ mod tests {
             ModelMetadata::from_json(r#"{"patch_size":[8,8,8],"interaction_decay":0}"#).is_err()
         );
         assert!(ModelMetadata::from_json("not json").is_err());
+    }
+
+    #[test]
+    fn hostile_sizes_are_refused_with_a_clear_message() {
+        for (json, says) in [
+            (r#"{"patch_size":[4096,4096,4096]}"#, "patch_size"),
+            (r#"{"patch_size":[1024,1024,1024]}"#, "GiB"),
+            (
+                r#"{"patch_size":[8,8,8],"num_interaction_channels":2000000000}"#,
+                "num_interaction_channels",
+            ),
+            (
+                r#"{"patch_size":[8,8,8],"num_image_channels":3}"#,
+                "num_image_channels",
+            ),
+            (
+                r#"{"patch_size":[8,8,8],"point_radius":1e9}"#,
+                "point_radius",
+            ),
+        ] {
+            match ModelMetadata::from_json(json) {
+                Err(Error::Model(m)) => assert!(m.contains(says), "{json}: {m}"),
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+        // The released network's sizes pass.
+        assert!(ModelMetadata::from_json(r#"{"patch_size":[192,192,192]}"#).is_ok());
     }
 }

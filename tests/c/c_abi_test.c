@@ -439,6 +439,9 @@ static void test_session_new_errors(void)
     o.model_path = NNI_TEST_MODEL;
     o.num_threads = -1;
     EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+    o.num_threads = 100000; /* handed to a runtime, this would crash it */
+    EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL, "  ... *out is NULL (num_threads 100000)");
 
     nni_session_options_init(&o);
     o.model_path = "/nonexistent/dir/no-such-model.onnx";
@@ -974,6 +977,9 @@ int main(void)
 
     test_versions_and_status_names();
     test_last_error_message();
+    /* A failed load (a typo in a settings dialog) is not final: the next call may succeed. */
+    EXPECT_ERR(nni_runtime_init("/nonexistent/libonnxruntime.so"), NNI_ERR_RUNTIME);
+    EXPECT_ERR(nni_runtime_init(NNI_TEST_MODEL), NNI_ERR_RUNTIME); /* exists, not a library */
     EXPECT_OK(nni_runtime_init(NULL)); /* from NNI_ONNXRUNTIME_PATH */
     EXPECT_OK(nni_runtime_init(NULL)); /* idempotent */
 

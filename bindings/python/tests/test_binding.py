@@ -212,6 +212,91 @@ class PrecisionTest(SessionFixture):
             nni.Session(MODEL, backend="tensorflow")
 
 
+class HostileModelTest(unittest.TestCase):
+    """Models whose metadata disagrees with their graph, or asks for absurd sizes, are refused when
+    the session is made (NNI_ERR_MODEL, naming what disagrees), never at the first prompt."""
+
+    def model(self, path, graph_patch, meta):
+        import json
+
+        import onnx
+        from onnx import TensorProto, helper
+
+        p = graph_patch
+        x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 8, p, p, p])
+        y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2, p, p, p])
+        starts = helper.make_tensor("starts", TensorProto.INT64, [1], [0])
+        ends = helper.make_tensor("ends", TensorProto.INT64, [1], [2])
+        axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+        node = helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["logits"])
+        graph = helper.make_graph([node], "hostile", [x], [y], [starts, ends, axes])
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        m.ir_version = 8
+        helper.set_model_props(m, {"nninteractive.meta": json.dumps(meta)})
+        onnx.save(m, path)
+        return path
+
+    def refused(self, path, says):
+        with self.assertRaises(nni.NniError) as e:
+            nni.Session(path, device="cpu")
+        self.assertEqual(e.exception.status_name, "NNI_ERR_MODEL")
+        self.assertIn(says, e.exception.message)
+
+    def test_disagreeing_or_absurd_models_are_refused_up_front(self):
+        with tempfile.TemporaryDirectory() as d:
+            ok = self.model(os.path.join(d, "ok.onnx"), 16, {"patch_size": [16, 16, 16]})
+            with nni.Session(ok, device="cpu") as s:  # the well-formed one opens
+                self.assertIn("float32", s.describe())
+            self.refused(self.model(os.path.join(d, "a.onnx"), 16, {"patch_size": [32, 32, 32]}), "metadata needs")
+            self.refused(self.model(os.path.join(d, "b.onnx"), 16, {"patch_size": [4096, 4096, 4096]}), "patch_size")
+            self.refused(
+                self.model(os.path.join(d, "c.onnx"), 16, {"patch_size": [16, 16, 16], "num_interaction_channels": 2000000000}),
+                "num_interaction_channels",
+            )
+            bad = os.path.join(d, "truncated.onnx")
+            with open(ok, "rb") as f:
+                data = f.read()
+            with open(bad, "wb") as f:
+                f.write(data[: len(data) // 2])
+            with self.assertRaises(nni.NniError) as e:
+                nni.Session(bad, device="cpu")
+            self.assertEqual(e.exception.status_name, "NNI_ERR_MODEL")
+            for backend in ("onnxruntime", "openvino"):
+                with self.assertRaises(nni.NniError) as e:
+                    nni.Session(os.path.join(d, "a.onnx"), device="cpu", backend=backend)
+                self.assertEqual(e.exception.status_name, "NNI_ERR_MODEL", backend)
+
+
+class RuntimeLoadTest(unittest.TestCase):
+    """A failed runtime load is not final (a typo in a settings dialog): a fresh process tries a
+    wrong path, then the right one, for ONNX Runtime and for OpenVINO."""
+
+    def test_a_failed_load_can_be_retried(self):
+        deps = ROOT / ".deps"
+        code = f"""
+import sys
+sys.path.insert(0, {str(ROOT / "bindings" / "python")!r})
+import nninteractive_native as nni
+for init, good in ((nni.runtime_init, {str(deps / "onnxruntime" / "libonnxruntime.so")!r}),
+                   (nni.openvino_init, {str(deps / "openvino" / "libopenvino_c.so")!r})):
+    try:
+        init("/nonexistent/lib.so")
+        sys.exit("a wrong path was accepted")
+    except nni.NniError as e:
+        assert e.status_name == "NNI_ERR_RUNTIME", e
+    init(good)
+    init(good)  # idempotent
+with nni.Session({MODEL!r}, device="cpu", precision="fast") as s:
+    assert "OpenVINO" in s.describe(), s.describe()
+print("retried")
+"""
+        env = {k: v for k, v in os.environ.items() if k not in ("NNI_ONNXRUNTIME_PATH", "NNI_OPENVINO_PATH", "ORT_DYLIB_PATH")}
+        env["NNI_LIBRARY"] = str(nni._find_library()) if hasattr(nni, "_find_library") else env.get("NNI_LIBRARY", "")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr + out.stdout)
+        self.assertIn("retried", out.stdout)
+
+
 class LayoutTest(unittest.TestCase):
     """The binding's constants and struct layouts against the library: status codes are read from
     it (and must equal the header's), the option struct's size is checked when it is loaded, and

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ort::environment::Environment;
 use ort::session::{RunOptions, Session as OrtSession};
@@ -19,7 +19,10 @@ use super::{Device, Interrupt, Network};
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ENV_ORT_PATH: &str = "NNI_ONNXRUNTIME_PATH";
 
-static ENVIRONMENT: OnceLock<std::result::Result<(Environment, PathBuf), String>> = OnceLock::new();
+/// The ONNX Runtime environment and where its library came from, once loaded.
+static ENVIRONMENT: OnceLock<(Environment, PathBuf)> = OnceLock::new();
+/// Serialises load attempts.
+static INIT: Mutex<()> = Mutex::new(());
 
 /// File name of the ONNX Runtime library on this platform.
 fn ort_library_name() -> &'static str {
@@ -42,61 +45,93 @@ pub fn candidate_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
 }
 
 /// Load ONNX Runtime once per process. `explicit` (if given) wins over the environment variable
-/// `NNI_ONNXRUNTIME_PATH`, which wins over a library next to libnninteractive. Later calls return
-/// the first outcome; asking for a different explicit path after success is an error.
+/// `NNI_ONNXRUNTIME_PATH`, which wins over a library next to libnninteractive. A failed load is
+/// not remembered: a later call (a corrected path from a settings dialog) may succeed. After a
+/// success, later calls return it; asking for a different explicit path then is an error.
 pub fn init_runtime(explicit: Option<&Path>) -> Result<PathBuf> {
-    let outcome = ENVIRONMENT.get_or_init(|| {
-        let candidates = candidate_paths(explicit);
-        let mut tried = Vec::new();
-        for path in &candidates {
-            if !path.exists() {
-                tried.push(format!("{} (not found)", path.display()));
-                continue;
-            }
-            match ort::init_from(path) {
-                Ok(builder) => {
-                    return match builder.with_name("nninteractive").build() {
-                        Ok(env) => Ok((env, path.clone())),
-                        Err(e) => Err(format!("ONNX Runtime at {} failed to start: {e}", path.display())),
-                    }
-                }
-                Err(e) => tried.push(format!("{}: {e}", path.display())),
+    // One attempt at a time; the environment, once made, is kept for the process.
+    let _attempt = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = ENVIRONMENT.get() {
+        if let Some(p) = explicit {
+            let same = std::fs::canonicalize(p).ok() == std::fs::canonicalize(path).ok();
+            if !same {
+                return Err(Error::Runtime(format!(
+                    "ONNX Runtime is already loaded from {}; it cannot be switched to {} in this process",
+                    path.display(),
+                    p.display()
+                )));
             }
         }
-        Err(format!(
-            "no usable ONNX Runtime library; pass its path to nni_runtime_init or set {ENV_ORT_PATH}. Tried: {}",
-            if tried.is_empty() { "nothing".to_string() } else { tried.join("; ") }
-        ))
-    });
-    match outcome {
-        Ok((_, path)) => {
-            if let Some(p) = explicit {
-                let same = std::fs::canonicalize(p).ok() == std::fs::canonicalize(path).ok();
-                if !same {
-                    return Err(Error::Runtime(format!(
-                        "ONNX Runtime is already loaded from {}; it cannot be switched to {} in this process",
-                        path.display(),
-                        p.display()
-                    )));
-                }
-            }
-            Ok(path.clone())
-        }
-        Err(msg) => Err(Error::Runtime(msg.clone())),
+        return Ok(path.clone());
     }
+    let mut tried = Vec::new();
+    for path in candidate_paths(explicit) {
+        if !path.exists() {
+            tried.push(format!("{} (not found)", path.display()));
+            continue;
+        }
+        match ort::init_from(&path) {
+            Ok(builder) => match builder.with_name("nninteractive").build() {
+                Ok(env) => {
+                    let _ = ENVIRONMENT.set((env, path.clone()));
+                    return Ok(path);
+                }
+                Err(e) => tried.push(format!("{} failed to start: {e}", path.display())),
+            },
+            Err(e) => tried.push(format!("{}: {e}", path.display())),
+        }
+    }
+    Err(Error::Runtime(format!(
+        "no usable ONNX Runtime library; pass its path to nni_runtime_init or set {ENV_ORT_PATH}. Tried: {}",
+        if tried.is_empty() { "nothing".to_string() } else { tried.join("; ") }
+    )))
 }
 
 fn environment() -> Result<&'static Environment> {
-    init_runtime(None)?;
-    match ENVIRONMENT.get() {
-        Some(Ok((env, _))) => Ok(env),
-        Some(Err(msg)) => Err(Error::Runtime(msg.clone())),
-        None => Err(Error::Runtime("ONNX Runtime not initialised".into())),
+    if let Some((env, _)) = ENVIRONMENT.get() {
+        return Ok(env);
     }
+    init_runtime(None)?;
+    ENVIRONMENT
+        .get()
+        .map(|(env, _)| env)
+        .ok_or_else(|| Error::Runtime("ONNX Runtime not initialised".into()))
 }
 
 fn runtime(e: impl std::fmt::Display) -> Error {
     Error::Runtime(e.to_string())
+}
+
+/// The model's input and output tensors against its metadata: names, element type float32 and
+/// static shapes `[1, C, p0, p1, p2]` and `[1, 2, p0, p1, p2]`, so a disagreeing model is refused
+/// when the session is made, not at the first prompt.
+fn check_tensor(session: &OrtSession, meta: &ModelMetadata, label: &str) -> Result<()> {
+    let p = meta.patch_size;
+    let want_in = [1, meta.num_input_channels(), p[0], p[1], p[2]].map(|v| v as i64);
+    let want_out = [1, 2, p[0], p[1], p[2]].map(|v| v as i64);
+    for (outlets, name, want, what) in [
+        (session.inputs(), &meta.input_name, want_in, "input"),
+        (session.outputs(), &meta.output_name, want_out, "output"),
+    ] {
+        let outlet = outlets
+            .iter()
+            .find(|o| o.name() == name.as_str())
+            .ok_or_else(|| {
+                Error::Model(format!(
+                    "{label} has no {what} tensor `{name}` (named in its metadata)"
+                ))
+            })?;
+        let ty = outlet.dtype();
+        let shape: Option<Vec<i64>> = ty.tensor_shape().map(|s| s.iter().copied().collect());
+        let ok = ty.tensor_type() == Some(ort::value::TensorElementType::Float32)
+            && shape.as_deref() == Some(&want[..]);
+        if !ok {
+            return Err(Error::Model(format!(
+                "{label}: {what} `{name}` is {ty:?}, its metadata needs float32 {want:?}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether ONNX Runtime (loaded on demand) offers the CUDA execution provider.
@@ -198,17 +233,7 @@ impl OrtNetwork {
         let session = builder
             .commit_from_memory(bytes)
             .map_err(|e| Error::Model(format!("ONNX Runtime cannot load {label}: {e}")))?;
-        let input_ok = session.inputs().iter().any(|i| i.name() == meta.input_name);
-        let output_ok = session
-            .outputs()
-            .iter()
-            .any(|o| o.name() == meta.output_name);
-        if !input_ok || !output_ok {
-            return Err(Error::Model(format!(
-                "model tensors do not match the metadata (input `{}`, output `{}`)",
-                meta.input_name, meta.output_name
-            )));
-        }
+        check_tensor(&session, &meta, label)?;
         let interrupt = Arc::new(OrtInterrupt {
             options: RunOptions::new().map_err(runtime)?,
             interrupted: AtomicBool::new(false),

@@ -32,6 +32,15 @@ static LOADED: Mutex<Option<PathBuf>> = Mutex::new(None);
 pub fn init_openvino(explicit: Option<&Path>) -> Result<PathBuf> {
     let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(path) = loaded.as_ref() {
+        if let Some(p) = explicit {
+            if std::fs::canonicalize(p).ok() != std::fs::canonicalize(path).ok() {
+                return Err(Error::Runtime(format!(
+                    "OpenVINO is already loaded from {}; it cannot be switched to {} in this process",
+                    path.display(),
+                    p.display()
+                )));
+            }
+        }
         return Ok(path.clone());
     }
     let candidates = super::locate::candidates(explicit, &[ENV_OPENVINO_PATH], LIBRARY_NAME);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use half::f16;
 
+use crate::alloc::zeroed;
 use crate::backend::{CancelToken, Network};
 use crate::channels::SparseChannel;
 use crate::error::{Error, Result};
@@ -413,7 +414,7 @@ impl Session {
             let mut view = s.reader.get_mut();
             let old_box = nonzero_bbox(&view.mask, shape, |v| v != 0);
             let saved = old_box.unwrap_or(BBox::new([0; 3], [0; 3]));
-            let mut data = vec![0u8; saved.voxels()];
+            let mut data = zeroed(saved.voxels(), "the undo record of the mask")?;
             copy_region_out(&view.mask, shape, &saved, &mut data);
             log.mask.push(MaskRecord {
                 region: saved,
@@ -422,7 +423,7 @@ impl Session {
             });
             st.intensity = 1.0;
             if let Some(old) = old_box {
-                let zeros = vec![0u8; old.voxels()];
+                let zeros = zeroed(old.voxels(), "the cleared mask region")?;
                 paste_region(&mut view.mask, shape, &old, &zeros);
             }
             paste_region(&mut view.mask, shape, &region, mask);

@@ -4,6 +4,7 @@
 
 use half::f16;
 
+use crate::alloc::zeroed;
 use crate::error::{Error, Result};
 use crate::geometry::{
     copy_region_out, linear, nonzero_bbox, paste_region, region_nonzero_bbox, round_to_nearest_odd,
@@ -114,7 +115,7 @@ impl Session {
         }
         let shape = self.require_image()?;
         let changed = if zoom == 1.0 {
-            self.record_mask(&sbox);
+            self.record_mask(&sbox)?;
             self.write_mask(&sbox, &pred);
             sbox.clip(shape)
         } else {
@@ -127,7 +128,8 @@ impl Session {
             } else {
                 pred
             };
-            let boxes = self.plan_refinement(&coarse, scaled, &sbox, force_full_refine, q.center);
+            let boxes =
+                self.plan_refinement(&coarse, scaled, &sbox, force_full_refine, q.center)?;
             self.refine(&boxes, &coarse, scaled, &sbox)?
         };
         self.report(1.0, "done")?;
@@ -144,18 +146,18 @@ impl Session {
         prev: &[u8],
         prev_shape: Shape,
         prev_box: &BBox,
-    ) -> (Vec<f32>, Vec<f32>) {
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let st = self.state.as_ref().expect("image checked");
         let shape = st.image.shape;
         let np = b.voxels();
         let nch = self.meta.num_interaction_channels;
-        let mut input = vec![0f32; (1 + nch) * np];
+        let mut input = zeroed::<f32>((1 + nch) * np, "the network input")?;
         let (img, channels) = input.split_at_mut(np);
         copy_region_out(&st.image.data, shape, b, img);
-        let mut prev_seg = vec![0f32; np];
+        let mut prev_seg = zeroed::<f32>(np, "the previous segmentation channel")?;
         for (ch, buf) in channels.chunks_exact_mut(np).enumerate() {
             if ch == self.meta.prev_seg_channel {
-                let mut m = vec![0u8; np];
+                let mut m = zeroed::<u8>(np, "the previous segmentation crop")?;
                 copy_region_out(prev, prev_shape, prev_box, &mut m);
                 buf.iter_mut().zip(&m).for_each(|(x, &v)| *x = v as f32);
                 prev_seg.copy_from_slice(buf);
@@ -163,7 +165,7 @@ impl Session {
                 st.channels[ch].read_region(b, buf, |v| prompts::normalise(v, st.intensity));
             }
         }
-        (input, prev_seg)
+        Ok((input, prev_seg))
     }
 
     /// Network input at `center` and `zoom`: (input, scaled size, scaled box, previous mask
@@ -182,7 +184,7 @@ impl Session {
         // Read-locked for the input's construction only (no callback, no network run here).
         let view = self.reader.get();
         if scaled == patch {
-            let (input, prev_pred) = self.patch_input(&sbox, &view.mask, shape, &sbox);
+            let (input, prev_pred) = self.patch_input(&sbox, &view.mask, shape, &sbox)?;
             return Ok((input, scaled, sbox, prev_pred));
         }
         let mut input = Vec::new();
@@ -232,7 +234,7 @@ impl Session {
                 .map_err(|_| Error::OutOfMemory("zoomed channel".into()))?;
             buf.resize(sub.voxels(), 0f32);
             if ch == prev_seg {
-                let mut m = vec![0u8; sub.voxels()];
+                let mut m = zeroed::<u8>(sub.voxels(), "the previous segmentation crop")?;
                 copy_region_out(&view.mask, shape, &sub, &mut m);
                 buf.iter_mut().zip(&m).for_each(|(b, &v)| *b = v as f32);
             } else {
@@ -260,7 +262,7 @@ impl Session {
         sbox: &BBox,
         force: bool,
         center: [i64; 3],
-    ) -> Vec<BBox> {
+    ) -> Result<Vec<BBox>> {
         let view = self.reader.get();
         let shape = view.shape;
         let patch = self.meta.patch_size;
@@ -278,7 +280,7 @@ impl Session {
             planning = union_all(planning.iter().chain(prev_box.iter()));
         }
         let Some(planning) = planning else {
-            return fallback();
+            return Ok(fallback());
         };
         // Only the box holding nonzeros of the diff map is materialised (exact: see
         // planning::generate_bounding_boxes_in and the opening argument below).
@@ -292,9 +294,9 @@ impl Session {
                 let sub = BBox::new(raw.lo.map(|v| v - 2), raw.hi.map(|v| v + 2))
                     .intersect(&seen)
                     .expect("raw lies in seen");
-                let mut prev = vec![0u8; sub.voxels()];
+                let mut prev = zeroed::<u8>(sub.voxels(), "the refinement plan")?;
                 copy_region_out(&view.mask, shape, &sub, &mut prev);
-                let mut d = vec![0u8; sub.voxels()];
+                let mut d = zeroed::<u8>(sub.voxels(), "the refinement plan")?;
                 copy_region_out(coarse, scaled, &sub.to_local(sbox), &mut d);
                 d.iter_mut()
                     .zip(&prev)
@@ -311,14 +313,14 @@ impl Session {
             }
         }
         let Some(nz) = nonzero else {
-            return fallback();
+            return Ok(fallback());
         };
-        let mut diff = vec![0u8; nz.voxels()];
+        let mut diff = zeroed::<u8>(nz.voxels(), "the refinement plan")?;
         if let Some((sub, d)) = &opened {
             paste_region(&mut diff, nz.shape(), &sub.to_local(&nz), d);
         }
         if force {
-            let mut prev = vec![0u8; nz.voxels()];
+            let mut prev = zeroed::<u8>(nz.voxels(), "the refinement plan")?;
             copy_region_out(&view.mask, shape, &nz, &mut prev);
             diff.iter_mut().zip(&prev).for_each(|(d, &p)| {
                 if p != 0 {
@@ -349,9 +351,9 @@ impl Session {
             3,
         );
         if boxes.is_empty() {
-            return fallback();
+            return Ok(fallback());
         }
-        boxes.into_iter().map(|b| b.offset(planning.lo)).collect()
+        Ok(boxes.into_iter().map(|b| b.offset(planning.lo)).collect())
     }
 
     /// The reference's `_refine_coarse_with_local_cache`: patches in order, each seeing the
@@ -373,7 +375,7 @@ impl Session {
         cache_prev.resize(hull.voxels(), 0u8);
         copy_region_out(&self.reader.get().mask, shape, &hull, &mut cache_prev);
         if let Some(inject) = sbox.clip(shape) {
-            let mut sub = vec![0u8; inject.voxels()];
+            let mut sub = zeroed::<u8>(inject.voxels(), "the coarse prediction crop")?;
             copy_region_out(coarse, scaled, &inject.to_local(sbox), &mut sub);
             paste_region(&mut cache_prev, hs, &inject.to_local(&hull), &sub);
         }
@@ -386,13 +388,13 @@ impl Session {
                 &format!("refining patch {}/{}", i + 1, boxes.len()),
             )?;
             let local = b.to_local(&hull);
-            let (input, _) = self.patch_input(b, &cache_prev, hs, &local);
+            let (input, _) = self.patch_input(b, &cache_prev, hs, &local)?;
             let pred = self.net.predict(input)?;
             paste_region(&mut cache_prev, hs, &local, &pred);
         }
-        self.record_mask(&hull);
+        self.record_mask(&hull)?;
         for b in boxes {
-            let mut sub = vec![0u8; b.voxels()];
+            let mut sub = zeroed::<u8>(b.voxels(), "a refined patch")?;
             copy_region_out(&cache_prev, hs, &b.to_local(&hull), &mut sub);
             self.write_mask(b, &sub);
         }

@@ -3,6 +3,7 @@
 //! A failure, a cancel or a panic part-way restores that record, so the session is left exactly
 //! as it was; on success the record is the one level of undo the reference offers.
 
+use crate::alloc::zeroed;
 use crate::channels::ChunkUndo;
 use crate::error::{Error, Result};
 use crate::geometry::{copy_region_out, paste_region, BBox};
@@ -111,11 +112,11 @@ impl Session {
         }
     }
 
-    pub(super) fn record_mask(&mut self, region: &BBox) {
+    pub(super) fn record_mask(&mut self, region: &BBox) -> Result<()> {
         let st = self.state.as_mut().expect("image checked");
         let shape = st.image.shape;
         if let (Some(log), Some(valid)) = (st.undo.as_mut(), region.clip(shape)) {
-            let mut data = vec![0u8; valid.voxels()];
+            let mut data = zeroed(valid.voxels(), "the undo record of the mask")?;
             copy_region_out(&self.reader.get().mask, shape, &valid, &mut data);
             log.mask.push(MaskRecord {
                 region: valid,
@@ -123,5 +124,6 @@ impl Session {
                 zero_rest: false,
             });
         }
+        Ok(())
     }
 }
