@@ -15,7 +15,7 @@ export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
 STAGES=(setup fmt clippy header rust c python adapters slicer-sdk mitk reference
-        conformance-shared conformance-own conformance-fast demo)
+        conformance-shared conformance-own conformance-fast fuzz demo)
 
 describe() {
     case "$1" in
@@ -33,6 +33,7 @@ describe() {
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
         conformance-fast) echo "fast mode (OpenVINO) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
+        fuzz) echo "fuzzing (cargo-fuzz, ASan): model files, C ABI call sequences, volume files; 60 s each (NNI_FUZZ_SECONDS)" ;;
         demo) echo "demo end to end" ;;
         *) return 1 ;;
     esac
@@ -71,6 +72,7 @@ stage_conformance-own() { build_lib && tools/test/conformance tests/conformance;
 stage_conformance-fast() {
     build_lib && tools/test/conformance tests/conformance --precision fast --dice-min 0.98
 }
+stage_fuzz() { tools/setup/fuzz.sh && tools/test/fuzz.sh "${NNI_FUZZ_SECONDS:-60}"; }
 stage_demo() {
     cargo run --quiet --bin nni -- demo --out-dir build/demo-test &&
         test -s build/demo-test/demo_mask.npy && test -s build/demo-test/demo.png

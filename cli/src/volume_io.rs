@@ -73,7 +73,7 @@ fn is_nifti(path: &Path) -> bool {
     s.ends_with(".nii") || s.ends_with(".nii.gz")
 }
 
-/// Read a `.npy` or `.nii`/`.nii.gz` volume.
+/// Read a `.npy` or `.nii`/`.nii.gz` volume. A corrupt file is an error, never a crash.
 pub fn read_volume(path: &Path) -> Result<Volume> {
     if is_nifti(path) {
         read_nifti(path)
@@ -121,12 +121,33 @@ fn read_npy(path: &Path) -> Result<Volume> {
     })
 }
 
+/// The data a NIfTI header declares (dims x element size) must be the data the file holds: the
+/// nifti crate panics converting a volume where they disagree (found by fuzz/volume_files).
+fn check_nifti_data_size(vol: &nifti::InMemNiftiVolume, path: &Path) -> Result<()> {
+    use nifti::NiftiVolume;
+    let elem = vol.data_type().size_of();
+    let declared = vol
+        .dim()
+        .iter()
+        .try_fold(elem, |acc, &d| acc.checked_mul(d as usize));
+    if declared != Some(vol.raw_data().len()) {
+        return Err(Error::Io(format!(
+            "{}: corrupt NIfTI file: its header declares dims {:?} of {elem}-byte voxels, its data holds {} bytes",
+            path.display(),
+            vol.dim(),
+            vol.raw_data().len()
+        )));
+    }
+    Ok(())
+}
+
 fn read_nifti(path: &Path) -> Result<Volume> {
     use nifti::{IntoNdArray, NiftiObject};
     let obj = nifti::ReaderOptions::new()
         .read_file(path)
         .map_err(io(path))?;
     let header = obj.header().clone();
+    check_nifti_data_size(obj.volume(), path)?;
     let arr = obj.into_volume().into_ndarray::<f32>().map_err(io(path))?;
     let d = arr.shape().to_vec();
     if d.len() < 3 || d[3..].iter().any(|&x| x != 1) {

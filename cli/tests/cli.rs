@@ -127,3 +127,25 @@ fn npy_in_npy_out_and_clear_errors() {
     assert!(stderr.contains("outside the image"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Every input the fuzzer keeps for the file readers (seeds and the crashes it found) is read or
+/// refused with an error, as .npy, .nii and .nii.gz alike: the fuzz corpus as a stable regression.
+#[test]
+fn fuzz_corpus_files_are_read_or_refused_never_a_crash() {
+    let corpus = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/volume_files"
+    ));
+    let dir = tmpdir("fuzz-corpus");
+    let mut n = 0;
+    for entry in std::fs::read_dir(corpus).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for name in ["in.npy", "in.nii", "in.nii.gz"] {
+            let path = dir.join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let _ = nni::volume_io::read_volume(&path);
+            n += 1;
+        }
+    }
+    assert!(n >= 12, "the corpus holds its seeds");
+}
