@@ -35,8 +35,10 @@ endif()
 
 set(NNI_TEST_ENV "NNI_ONNXRUNTIME_PATH=${NNI_ONNXRUNTIME};LD_LIBRARY_PATH=${NNI_LIB_DIR}")
 
-# AddressSanitizer (with LeakSanitizer) for the test programs: their flags and run options.
-set(NNI_ASAN_FLAGS -fsanitize=address -fno-omit-frame-pointer -g)
+# AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer (any finding fails the
+# program) for the test programs: their compile and link flags and run options.
+set(NNI_ASAN_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+set(NNI_SANITIZE_LINK -fsanitize=address,undefined)
 set(NNI_ASAN_OPTIONS "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1")
 option(NNI_SANITIZE "Build the viewer-layer test programs with AddressSanitizer" ON)
 
@@ -52,7 +54,7 @@ function(nni_viewer_test name source)
     set(env "${NNI_TEST_ENV}")
     if(NNI_SANITIZE)
         target_compile_options(${name} PRIVATE ${NNI_ASAN_FLAGS})
-        target_link_options(${name} PRIVATE -fsanitize=address)
+        target_link_options(${name} PRIVATE ${NNI_SANITIZE_LINK})
         list(APPEND env "${NNI_ASAN_OPTIONS}")
     endif()
     add_test(NAME ${name} COMMAND ${name})

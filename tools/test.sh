@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
-STAGES=(setup fmt clippy header rust c python adapters slicer-sdk mitk reference
+STAGES=(setup fmt clippy header rust c valgrind python adapters slicer-sdk mitk reference
         conformance-shared conformance-own conformance-fast fuzz demo)
 
 describe() {
@@ -24,7 +24,8 @@ describe() {
         clippy) echo "cargo clippy -D warnings (every crate, every target)" ;;
         header) echo "header drift (cbindgen over the C API crate), prefixed names, no CLI crates in the library" ;;
         rust) echo "cargo test (C API, engine with the fake network, CLI)" ;;
-        c) echo "C and C++ ABI tests, C++ binding, installed package with adapters (ctest, ASan)" ;;
+        c) echo "C and C++ ABI tests, C++ binding, installed package with adapters (ctest, ASan, UBSan)" ;;
+        valgrind) echo "valgrind memcheck of the C ABI test (no sanitizers): no memory error, no definite leak" ;;
         python) echo "Python binding (unittest): calls, conventions, layout against the header" ;;
         adapters) echo "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)" ;;
         slicer-sdk) echo "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)" ;;
@@ -47,6 +48,7 @@ stage_clippy() { cargo clippy --workspace --all-targets --quiet -- -D warnings; 
 stage_header() { tools/setup/core.sh >/dev/null && tools/gen_header.sh --check && tools/test/c_boundary.sh; }
 stage_rust() { cargo test --workspace --quiet; }
 stage_c() { build_lib && tools/test/c.sh; }
+stage_valgrind() { build_lib && tools/test/valgrind.sh; }
 stage_python() { build_lib && .venv/bin/python -m unittest discover -s bindings/python/tests; }
 stage_adapters() { build_lib && tools/setup/adapters.sh && tools/test/adapters.sh; }
 stage_slicer-sdk() { build_lib && tools/setup/slicer_sdk.sh && tools/test/slicer_sdk.sh; }
