@@ -18,6 +18,10 @@ is nothing to undo. The status codes are not copied here: they are read from the
 is loaded (``STATUS_CODES``, ``STATUS_NAMES``), and the option struct's size is checked against
 the library's.
 
+A session never makes a caller wait: a call that would change it while another runs (another
+thread, or the progress callback calling back in) raises ``NniError`` NNI_ERR_BUSY at once, and
+``get_mask()`` and the other reads answer at once with the mask as the last finished call left it.
+
 Conventions shared with the C ABI and the C++ and Rust bindings: the progress callback returns a
 true value to cancel the running call (``None``/``False`` go on); an exception raised by the
 callback cancels the call and is raised again from it once the session is restored. Prompts
