@@ -115,6 +115,9 @@ enum nni_status
   // of this one calling back in): a call that would change the session or run the network
   // returns this at once, doing nothing. Since 0.2.0.
   NNI_ERR_BUSY = 15,
+  // `nni_session_redo` found nothing to redo (nothing undone since the last prompt); nothing
+  // changed. Since 0.2.0.
+  NNI_ERR_NOTHING_TO_REDO = 16,
 };
 #ifndef __cplusplus
 typedef int32_t nni_status;
@@ -316,10 +319,19 @@ size_t nni_session_describe(struct nni_session *s, char *buf, size_t len);
 // (also from a progress callback).
 int32_t nni_session_reset(struct nni_session *s);
 
-// Undo the last prompt (one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing changes).
+// Undo the last prompt; repeated, step back one prompt at a time through the history (the first
+// undo is the reference's one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing
+// changes). The history keeps at most 1 GiB of records, oldest dropped first; `nni_session_reset`
+// and `nni_session_set_image` clear it.
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from a progress callback).
 int32_t nni_session_undo(struct nni_session *s);
+
+// Re-apply the last undone prompt, without running the network. `NNI_ERR_NOTHING_TO_REDO` when
+// nothing was undone since the last prompt (a new prompt clears the redo steps).
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from a progress callback).
+int32_t nni_session_redo(struct nni_session *s);
 
 // Stable name of a status code (e.g. `"NNI_ERR_NO_IMAGE"`), `"NNI_UNKNOWN_STATUS"` for a code
 // not in the table; a static string, never NULL.

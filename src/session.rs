@@ -306,7 +306,10 @@ pub unsafe extern "C" fn nni_session_reset(s: *mut nni_session) -> i32 {
     guard(|| unsafe { session_ref(s)? }.lock()?.reset())
 }
 
-/// Undo the last prompt (one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing changes).
+/// Undo the last prompt; repeated, step back one prompt at a time through the history (the first
+/// undo is the reference's one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing
+/// changes). The history keeps at most 1 GiB of records, oldest dropped first; `nni_session_reset`
+/// and `nni_session_set_image` clear it.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from a progress callback).
 #[no_mangle]
@@ -317,6 +320,22 @@ pub unsafe extern "C" fn nni_session_undo(s: *mut nni_session) -> i32 {
             Ok(())
         } else {
             Err(Error::NothingToUndo)
+        }
+    })
+}
+
+/// Re-apply the last undone prompt, without running the network. `NNI_ERR_NOTHING_TO_REDO` when
+/// nothing was undone since the last prompt (a new prompt clears the redo steps).
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from a progress callback).
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_redo(s: *mut nni_session) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises NULL or a live handle.
+        if unsafe { session_ref(s)? }.lock()?.redo()? {
+            Ok(())
+        } else {
+            Err(Error::NothingToRedo)
         }
     })
 }

@@ -49,6 +49,9 @@ pub enum nni_status {
     /// of this one calling back in): a call that would change the session or run the network
     /// returns this at once, doing nothing. Since 0.2.0.
     NNI_ERR_BUSY = 15,
+    /// `nni_session_redo` found nothing to redo (nothing undone since the last prompt); nothing
+    /// changed. Since 0.2.0.
+    NNI_ERR_NOTHING_TO_REDO = 16,
 }
 
 impl nni_status {
@@ -76,6 +79,7 @@ impl From<&Error> for nni_status {
             Error::Io(_) => nni_status::NNI_ERR_IO,
             Error::NothingToUndo => nni_status::NNI_ERR_NOTHING_TO_UNDO,
             Error::Busy(_) => nni_status::NNI_ERR_BUSY,
+            Error::NothingToRedo => nni_status::NNI_ERR_NOTHING_TO_REDO,
         }
     }
 }

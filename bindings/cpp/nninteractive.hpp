@@ -550,13 +550,25 @@ public:
     /// Drops all prompts and clears the mask (not undoable).
     void reset() { finish(nni_session_reset(handle_)); }
 
-    /// Undoes the last prompt (one level). Returns false, changing nothing, when there is
-    /// nothing to undo (NNI_ERR_NOTHING_TO_UNDO); other failures throw.
+    /// Undoes the last prompt; repeated, steps back through the history. Returns false, changing
+    /// nothing, when there is nothing to undo (NNI_ERR_NOTHING_TO_UNDO); other failures throw.
     bool undo()
     {
         const int32_t status = nni_session_undo(handle_);
         if (status == NNI_ERR_NOTHING_TO_UNDO) {
             finish(NNI_OK); // still rethrow a callback's exception, should there be one
+            return false;
+        }
+        finish(status);
+        return true;
+    }
+
+    /// Re-applies the last undone prompt without running the network. Returns false, changing
+    /// nothing, when there is nothing to redo (NNI_ERR_NOTHING_TO_REDO); other failures throw.
+    bool redo()
+    {
+        const int32_t status = nni_session_redo(handle_);
+        if (status == NNI_ERR_NOTHING_TO_REDO) {
             return false;
         }
         finish(status);

@@ -41,6 +41,35 @@ impl ChunkUndo {
         }
     }
 
+    /// The same chunks as they are now in `channels` (the post-image of the operation this
+    /// record undoes), for redo.
+    pub fn capture_current(&self, channels: &[SparseChannel]) -> ChunkUndo {
+        ChunkUndo {
+            records: self
+                .records
+                .iter()
+                .map(|(ch, idx, _)| (*ch, *idx, channels[*ch].chunks[*idx].clone()))
+                .collect(),
+            whole: self
+                .whole
+                .iter()
+                .map(|(ch, _)| (*ch, channels[*ch].chunks.clone()))
+                .collect(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// [`ChunkUndo::restore`] keeping the record (its chunks are copied), for undo and redo
+    /// that may be repeated.
+    pub fn restore_cloned(&self, channels: &mut [SparseChannel]) {
+        for (ch, chunks) in self.whole.iter().rev() {
+            channels[*ch].chunks = chunks.clone();
+        }
+        for (ch, idx, old) in self.records.iter().rev() {
+            channels[*ch].chunks[*idx] = old.clone();
+        }
+    }
+
     /// Bytes held by the recorded pre-images.
     pub fn bytes(&self) -> usize {
         let per = CHUNK_VOXELS * 2;

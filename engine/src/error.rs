@@ -47,6 +47,9 @@ pub enum Error {
     /// `undo` was called with nothing to undo.
     #[error("nothing to undo")]
     NothingToUndo,
+    /// `redo` was called with nothing to redo.
+    #[error("nothing to redo")]
+    NothingToRedo,
     /// The session is running another call (on another thread, or this call's progress callback
     /// called back in); nothing was done.
     #[error("busy: {0}")]

@@ -158,7 +158,72 @@ fn negative_prompt_removes_and_undo_restores_exactly() {
         "undo restores the mask exactly"
     );
     assert_eq!(s.intensity().unwrap(), intensity);
-    assert!(!s.undo().unwrap(), "one level of undo");
+    // Undo goes on through the history (the reference stops after one level).
+    assert!(s.undo().unwrap());
+    let d = dice(&s.mask().unwrap(), &ph.object_mask(0));
+    assert!(d >= 0.95, "second undo: back to sphere A alone (dice {d})");
+    assert!(s.undo().unwrap());
+    assert!(
+        s.mask().unwrap().iter().all(|&v| v == 0),
+        "third undo: empty"
+    );
+    assert!(!s.undo().unwrap(), "nothing before the first prompt");
+}
+
+#[test]
+fn undo_and_redo_of_any_depth_give_each_step_exactly() {
+    let ph = phantom();
+    let mut s = with_image(&ph);
+    let empty = s.mask().unwrap().to_vec();
+    let mut masks = vec![empty];
+    let mut intensities = vec![s.intensity().unwrap()];
+    s.add_point([16.0, 16.0, 16.0], true, true).unwrap();
+    masks.push(s.mask().unwrap().to_vec());
+    intensities.push(s.intensity().unwrap());
+    s.add_box([40.0, 10.0, 10.0], [41.0, 52.0, 54.0], true, true)
+        .unwrap();
+    masks.push(s.mask().unwrap().to_vec());
+    intensities.push(s.intensity().unwrap());
+    s.add_point([16.0, 46.0, 46.0], true, true).unwrap();
+    masks.push(s.mask().unwrap().to_vec());
+    intensities.push(s.intensity().unwrap());
+    assert_eq!(s.history_depth().0, 3);
+    for k in (0..3).rev() {
+        assert!(s.undo().unwrap(), "undo to step {k}");
+        assert_eq!(
+            s.mask().unwrap(),
+            &masks[k][..],
+            "undo gives step {k} exactly"
+        );
+        assert_eq!(s.intensity().unwrap(), intensities[k]);
+    }
+    assert!(!s.undo().unwrap());
+    for k in 1..=3 {
+        assert!(s.redo().unwrap(), "redo to step {k}");
+        assert_eq!(
+            s.mask().unwrap(),
+            &masks[k][..],
+            "redo gives step {k} exactly"
+        );
+        assert_eq!(s.intensity().unwrap(), intensities[k]);
+    }
+    assert!(!s.redo().unwrap(), "nothing left to redo");
+    // After undo, a prompt clears the redo steps; the prompt sees the undone state's prompts.
+    assert!(s.undo().unwrap());
+    assert!(s.can_redo());
+    s.add_point([16.0, 46.0, 46.0], true, true).unwrap();
+    assert!(!s.can_redo(), "a new prompt clears redo");
+    assert_eq!(
+        s.mask().unwrap(),
+        &masks[3][..],
+        "the same prompt again gives the same mask"
+    );
+    // A budget too small for more than one step keeps the newest only.
+    s.set_history_budget(1);
+    assert_eq!(s.history_depth().0, 1);
+    assert!(s.undo().unwrap());
+    assert_eq!(s.mask().unwrap(), &masks[2][..]);
+    assert!(!s.undo().unwrap());
 }
 
 #[test]

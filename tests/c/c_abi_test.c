@@ -290,6 +290,7 @@ static void test_versions_and_status_names(void)
         {NNI_ERR_IO, "NNI_ERR_IO"},
         {NNI_ERR_NOTHING_TO_UNDO, "NNI_ERR_NOTHING_TO_UNDO"},
         {NNI_ERR_BUSY, "NNI_ERR_BUSY"},
+        {NNI_ERR_NOTHING_TO_REDO, "NNI_ERR_NOTHING_TO_REDO"},
     };
     const size_t nnames = sizeof names / sizeof names[0];
     for (size_t x = 0; x < nnames; x++) {
@@ -298,7 +299,7 @@ static void test_versions_and_status_names(void)
               (int)names[x].code, got ? got : "(null)");
         CHECK(got == nni_status_name(names[x].code), "  ... is a static string (same pointer)");
     }
-    const int32_t unknown[] = {-1, NNI_ERR_BUSY + 1, 99, INT32_MIN, INT32_MAX};
+    const int32_t unknown[] = {-1, NNI_ERR_NOTHING_TO_REDO + 1, 99, INT32_MIN, INT32_MAX};
     for (size_t u = 0; u < sizeof unknown / sizeof unknown[0]; u++) {
         const char *got = nni_status_name(unknown[u]);
         int distinct = got != NULL && got[0] != '\0';
@@ -594,12 +595,29 @@ static void test_main_workflow(const int16_t *img)
         left_on_a += mask[x] && mask_a[x];
     CHECK(left_on_a == 0, "no voxel of sphere A is left (%zu)", left_on_a);
 
-    /* --- undo restores exactly; a second undo has nothing to undo */
+    /* --- undo restores exactly; undo goes on through the history, redo comes back */
+    static uint8_t after_neg[NVOX];
+    memcpy(after_neg, mask, NVOX);
+    EXPECT_ERR(nni_session_redo(s), NNI_ERR_NOTHING_TO_REDO);
     EXPECT_OK(nni_session_undo(s));
     EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
     CHECK(memcmp(mask, snap, NVOX) == 0, "undo restores the previous mask exactly (memcmp)");
+    EXPECT_OK(nni_session_undo(s)); /* the box on B */
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(dice(mask, mask_a, NVOX) >= 0.95, "a second undo steps back to sphere A alone");
+    EXPECT_OK(nni_session_undo(s)); /* the point on A */
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(count_nonzero(mask, NVOX) == 0, "a third undo steps back to the empty mask");
     EXPECT_ERR(nni_session_undo(s), NNI_ERR_NOTHING_TO_UNDO);
-    EXPECT_UNCHANGED(s, snap, "the second undo");
+    EXPECT_OK(nni_session_redo(s));
+    EXPECT_OK(nni_session_redo(s));
+    EXPECT_UNCHANGED(s, snap, "two redos: back to A and B, exactly");
+    EXPECT_OK(nni_session_redo(s));
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(memcmp(mask, after_neg, NVOX) == 0, "a third redo: the negative point's mask, exactly");
+    EXPECT_ERR(nni_session_redo(s), NNI_ERR_NOTHING_TO_REDO);
+    EXPECT_OK(nni_session_undo(s));
+    EXPECT_UNCHANGED(s, snap, "undo after redo");
 
     /* --- scribble_region on sphere A (one-slice sub-box), after a reset */
     EXPECT_OK(nni_session_reset(s));

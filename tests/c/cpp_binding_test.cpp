@@ -305,7 +305,12 @@ int main()
         EXPECT_OK(r = u.undo());
         CHECK(r && count(u.get_mask()) == 0, "undo() after one point returns true, mask empty");
         EXPECT_OK(r = u.undo());
-        CHECK(!r && count(u.get_mask()) == 0, "a second undo() returns false (one level)");
+        CHECK(!r && count(u.get_mask()) == 0, "a second undo() returns false (nothing before)");
+        EXPECT_OK(r = u.redo());
+        CHECK(r && dice(u.get_mask(), ph.mask_a) >= 0.95, "redo() brings the point back");
+        EXPECT_OK(r = u.redo());
+        CHECK(!r, "a second redo() returns false");
+        EXPECT_OK(r = u.undo());
         EXPECT_OK(u.add_point(A.center()));
         EXPECT_OK(u.add_point(B.center()));
         const std::vector<uint8_t> ab = u.get_mask();
@@ -316,8 +321,12 @@ int main()
         const nni::Region cr = u.changed_region();
         CHECK(box_inside(B.lo(), B.hi(), cr), "changed_region() after undo covers sphere B");
         EXPECT_OK(r = u.undo());
-        CHECK(!r && dice(u.get_mask(), ph.mask_a) >= 0.95,
-              "undo() again returns false and changes nothing");
+        CHECK(r && count(u.get_mask()) == 0, "undo() again steps back through the history: empty");
+        EXPECT_OK(r = u.undo());
+        CHECK(!r && count(u.get_mask()) == 0, "and then returns false, changing nothing");
+        EXPECT_OK(r = u.redo());
+        EXPECT_OK(r = u.redo() && r);
+        CHECK(r && u.get_mask() == ab, "two redo() calls: A and B again, exactly");
         EXPECT_OK(u.reset());
         CHECK(count(u.get_mask()) == 0, "reset() clears the mask");
         EXPECT_OK(r = u.undo());

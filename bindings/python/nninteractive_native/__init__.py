@@ -205,6 +205,7 @@ def _declare(lib):
         "nni_session_set_initial_mask_region": (c_int32, [c_void_p, I64P, I64P, U8P, c_size_t, c_int32]),
         "nni_session_reset": (c_int32, [c_void_p]),
         "nni_session_undo": (c_int32, [c_void_p]),
+        "nni_session_redo": (c_int32, [c_void_p]),
         "nni_session_get_mask": (c_int32, [c_void_p, U8P, c_size_t]),
         "nni_session_get_mask_region": (c_int32, [c_void_p, I64P, I64P, U8P, c_size_t]),
         "nni_session_get_changed_region": (c_int32, [c_void_p, I64P, I64P]),
@@ -509,12 +510,22 @@ class Session:
     set_initial_seg = set_initial_mask
 
     def undo(self):
-        """Undo the last prompt. Returns False when there was nothing to undo."""
+        """Undo the last prompt; repeated, step back through the history. Returns False when there
+        was nothing to undo."""
         st = self._lib.nni_session_undo(self._handle())
         if st == STATUS_CODES["NNI_ERR_NOTHING_TO_UNDO"]:
             self._finish(0, "nni_session_undo")
             return False
         self._finish(st, "nni_session_undo")
+        return True
+
+    def redo(self):
+        """Re-apply the last undone prompt (no network run). Returns False when there is nothing
+        to redo."""
+        st = self._lib.nni_session_redo(self._handle())
+        if st == STATUS_CODES["NNI_ERR_NOTHING_TO_REDO"]:
+            return False
+        self._finish(st, "nni_session_redo")
         return True
 
     def reset(self):

@@ -64,6 +64,23 @@ class BindingTest(SessionFixture):
             s.undo()
             self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
 
+    def test_undo_and_redo_step_through_the_history(self):
+        with self.session() as s:
+            s.add_point((12, 14, 15))
+            only_a = s.get_mask()
+            s.add_point((28, 32, 30))
+            both = s.get_mask()
+            self.assertFalse(s.redo())
+            self.assertTrue(s.undo())
+            np.testing.assert_array_equal(s.get_mask(), only_a)
+            self.assertTrue(s.undo())
+            self.assertEqual(s.get_mask().sum(), 0)
+            self.assertFalse(s.undo())
+            self.assertTrue(s.redo())
+            self.assertTrue(s.redo())
+            np.testing.assert_array_equal(s.get_mask(), both)
+            self.assertFalse(s.redo())
+
     def test_sub_block_prompts(self):
         with self.session() as s:
             stroke = np.zeros((1, 5, 5), np.uint8)

@@ -27,7 +27,7 @@ pub mod view;
 
 pub use view::{MaskRef, MaskView, SessionReader};
 
-use transaction::{MaskRecord, UndoLog};
+use transaction::{MaskRecord, Step, UndoLog};
 
 /// Progress callback: `(fraction in [0, 1], stage)`; return `true` to cancel the running call
 /// (it then fails with [`Error::Cancelled`] and changes nothing), `false` to go on. This is the
@@ -46,7 +46,12 @@ struct ImageState {
     image: PreprocessedImage,
     channels: Vec<SparseChannel>,
     intensity: f64,
-    undo: Option<UndoLog>,
+    /// The running transaction's record (Some only during a prompt).
+    pending: Option<UndoLog>,
+    /// Finished prompts, oldest first: undo steps back through them.
+    history: std::collections::VecDeque<Step>,
+    /// Undone prompts, most recently undone last: redo re-applies them.
+    redo: Vec<Step>,
 }
 
 /// Which kind of mask prompt.
@@ -69,6 +74,8 @@ pub struct Session {
     reader: SessionReader,
     ball: Vec<f64>,
     progress: Option<ProgressFn>,
+    /// Bytes the undo and redo history may hold.
+    history_budget: usize,
     /// The last fraction reported in the running call (progress never goes back).
     progress_floor: f64,
     /// A panic of the progress callback, held until the transaction is rolled back.
@@ -90,6 +97,7 @@ impl Session {
             reader: SessionReader::default(),
             ball,
             progress: None,
+            history_budget: transaction::DEFAULT_HISTORY_BUDGET,
             progress_floor: 0.0,
             callback_panic: None,
             cancel,
@@ -155,7 +163,29 @@ impl Session {
 
     /// Whether an undo is available.
     pub fn can_undo(&self) -> bool {
-        self.state.as_ref().is_some_and(|s| s.undo.is_some())
+        self.state.as_ref().is_some_and(|s| !s.history.is_empty())
+    }
+
+    /// Whether a redo is available.
+    pub fn can_redo(&self) -> bool {
+        self.state.as_ref().is_some_and(|s| !s.redo.is_empty())
+    }
+
+    /// (undo steps, redo steps, bytes they hold).
+    pub fn history_depth(&self) -> (usize, usize, usize) {
+        self.state.as_ref().map_or((0, 0, 0), |s| {
+            let bytes = s.history.iter().chain(&s.redo).map(Step::bytes).sum();
+            (s.history.len(), s.redo.len(), bytes)
+        })
+    }
+
+    /// Bound the memory of the undo and redo history to `bytes` (default 1 GiB): the oldest
+    /// steps are dropped first (the most recent step is always kept).
+    pub fn set_history_budget(&mut self, bytes: usize) {
+        self.history_budget = bytes;
+        if let Some(st) = self.state.as_mut() {
+            transaction::enforce_budget(st, bytes);
+        }
     }
 
     /// Bytes held by the interaction channels (compact prompt state).
@@ -189,7 +219,9 @@ impl Session {
             image,
             channels,
             intensity: 1.0,
-            undo: None,
+            pending: None,
+            history: Default::default(),
+            redo: Vec::new(),
         });
         self.reader.replace(Some(MaskView {
             shape,
@@ -234,7 +266,7 @@ impl Session {
             let intensity = st.intensity;
             let large = st.image.data.len() > prompts::BLOSC2_MIN_VOXELS;
             let ball = &s.ball;
-            let undo = st.undo.as_mut().map(|u| &mut u.chunks);
+            let undo = st.pending.as_mut().map(|u| &mut u.chunks);
             st.channels[ch].modify_region(ch, &region, undo, |p, v| {
                 let l = [
                     (p[0] as i64 - region.lo[0]) as usize,
@@ -315,7 +347,7 @@ impl Session {
                 st.intensity,
                 st.image.data.len() > prompts::BLOSC2_MIN_VOXELS,
             );
-            let undo = st.undo.as_mut().map(|u| &mut u.chunks);
+            let undo = st.pending.as_mut().map(|u| &mut u.chunks);
             st.channels[ch].modify_region(ch, &b, undo, |_, v| *v = value);
             if run_prediction {
                 s.predict(false)
@@ -357,7 +389,7 @@ impl Session {
                 let write = local.offset(region.lo);
                 let st = s.state.as_mut().expect("image checked");
                 let intensity = st.intensity;
-                let undo = st.undo.as_mut().map(|u| &mut u.chunks);
+                let undo = st.pending.as_mut().map(|u| &mut u.chunks);
                 st.channels[ch].modify_region(ch, &write, undo, |p, v| {
                     let l = [
                         (p[0] as i64 - region.lo[0]) as usize,
@@ -405,7 +437,7 @@ impl Session {
         let region = checked_mask_region(region, shape, mask.len())?;
         self.atomic(|s| {
             let st = s.state.as_mut().expect("image checked");
-            let log = st.undo.as_mut().expect("atomic starts a log");
+            let log = st.pending.as_mut().expect("atomic starts a log");
             for (i, c) in st.channels.iter_mut().enumerate() {
                 if !c.is_empty() {
                     c.clear(i, Some(&mut log.chunks));
@@ -450,7 +482,9 @@ impl Session {
     pub fn reset(&mut self) -> Result<()> {
         let shape = self.require_image()?;
         let st = self.state.as_mut().expect("image checked");
-        st.undo = None;
+        st.pending = None;
+        st.history.clear();
+        st.redo.clear();
         for c in st.channels.iter_mut() {
             *c = SparseChannel::new(shape);
         }
@@ -491,7 +525,7 @@ impl Session {
             if st.intensity > F16_MAX {
                 let large = st.image.data.len() > prompts::BLOSC2_MIN_VOXELS;
                 let scale = prompts::renorm_scale(RENORM_TARGET / st.intensity, large);
-                let log = st.undo.as_mut().map(|u| &mut u.chunks);
+                let log = st.pending.as_mut().map(|u| &mut u.chunks);
                 let mut log = log;
                 for (i, c) in st.channels.iter_mut().enumerate() {
                     if i != prev_seg && !c.is_empty() {
