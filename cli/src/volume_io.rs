@@ -82,7 +82,58 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
     }
 }
 
+/// Longest `.npy` header accepted (numpy writes about 128 bytes).
+const NPY_MAX_HEADER: usize = 4096;
+
+/// The `.npy` preamble, before npyz parses the header: magic, version, a header length within
+/// [`NPY_MAX_HEADER`], ASCII text, brackets nested at most 3 deep (numpy writes a dict holding a
+/// tuple: 2). npyz parses the header as a Python literal with a backtracking grammar that a few
+/// hundred bytes of unclosed `{{{{` keep busy for minutes (found by fuzz/volume_files).
+fn check_npy_preamble(path: &Path) -> Result<()> {
+    use std::io::{Read, Seek};
+    let mut head = [0u8; 12];
+    let mut f = File::open(path).map_err(io(path))?;
+    let n = f.read(&mut head).map_err(io(path))?;
+    let bad = |why: &str| Error::Io(format!("{}: not a .npy file: {why}", path.display()));
+    if n < 10 || &head[..6] != b"\x93NUMPY" {
+        return Err(bad("no NUMPY magic"));
+    }
+    let len = match head[6] {
+        1 => u16::from_le_bytes([head[8], head[9]]) as usize,
+        2 | 3 if n >= 12 => u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize,
+        v => return Err(bad(&format!("unknown format version {v}"))),
+    };
+    if len > NPY_MAX_HEADER {
+        return Err(bad(&format!(
+            "a header of {len} bytes (at most {NPY_MAX_HEADER} accepted)"
+        )));
+    }
+    let start = if head[6] == 1 { 10 } else { 12 };
+    let mut text = vec![0u8; len];
+    f.seek(std::io::SeekFrom::Start(start)).map_err(io(path))?;
+    f.read_exact(&mut text)
+        .map_err(|_| bad("the header is cut short"))?;
+    if !text.is_ascii() {
+        return Err(bad("the header is not ASCII"));
+    }
+    let mut depth = 0i32;
+    for &c in &text {
+        match c {
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            _ => {}
+        }
+        if !(0..=3).contains(&depth) {
+            return Err(bad(
+                "the header's brackets are unbalanced or nested too deep",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn read_npy(path: &Path) -> Result<Volume> {
+    check_npy_preamble(path)?;
     let f = File::open(path).map_err(io(path))?;
     let npy = npyz::NpyFile::new(BufReader::new(f)).map_err(io(path))?;
     if npy.order() != npyz::Order::C {
@@ -100,6 +151,23 @@ fn read_npy(path: &Path) -> Result<Volume> {
     }
     let shape = [s[0] as usize, s[1] as usize, s[2] as usize];
     let descr = npy.dtype().descr().replace('\'', "");
+    // The data must be in the file before the reader allocates what the header declares.
+    let item = descr
+        .trim_start_matches(['<', '>', '|', '='])
+        .get(1..)
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(1);
+    let declared = s
+        .iter()
+        .try_fold(item, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::Io(format!("{}: shape {s:?} overflows", path.display())))?;
+    let file_len = std::fs::metadata(path).map_err(io(path))?.len();
+    if declared > file_len {
+        return Err(Error::Io(format!(
+            "{}: corrupt .npy file: its header declares {declared} data bytes, the file has {file_len}",
+            path.display()
+        )));
+    }
     let voxels = match descr.trim_start_matches(['<', '|', '=']) {
         "u1" | "b1" => Voxels::U8(npy.into_vec::<u8>().map_err(io(path))?),
         "i2" => Voxels::I16(npy.into_vec::<i16>().map_err(io(path))?),
@@ -141,8 +209,46 @@ fn check_nifti_data_size(vol: &nifti::InMemNiftiVolume, path: &Path) -> Result<(
     Ok(())
 }
 
+/// Before the nifti crate allocates what a header declares: the data must be in the file. An
+/// uncompressed file must hold `vox_offset` + the declared bytes; a gzipped one must say so in its
+/// trailer (the uncompressed size modulo 2^32). A corrupt header declaring gigabytes would
+/// otherwise make the reader reserve them (found by fuzz/volume_files).
+fn check_nifti_declared_size(path: &Path) -> Result<()> {
+    let header = nifti::NiftiHeader::from_file(path).map_err(io(path))?;
+    let ndim = (header.dim[0] as usize).clamp(1, 7);
+    let voxels = header.dim[1..=ndim]
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+    let bytes = voxels.and_then(|v| v.checked_mul((header.bitpix.max(0) as u64).div_ceil(8)));
+    let corrupt = |why: String| Error::Io(format!("{}: corrupt NIfTI file: {why}", path.display()));
+    let bytes = bytes.ok_or_else(|| corrupt(format!("dims {:?} overflow", header.dim)))?;
+    let file_len = std::fs::metadata(path).map_err(io(path))?.len();
+    let gz = path.to_string_lossy().to_lowercase().ends_with(".gz");
+    if gz {
+        let mut f = File::open(path).map_err(io(path))?;
+        let mut trailer = [0u8; 4];
+        use std::io::{Read, Seek, SeekFrom};
+        f.seek(SeekFrom::End(-4)).map_err(io(path))?;
+        f.read_exact(&mut trailer).map_err(io(path))?;
+        let isize = u32::from_le_bytes(trailer) as u64;
+        let need = (header.vox_offset.max(0.0) as u64).saturating_add(bytes);
+        if need % (1u64 << 32) != isize && need > isize {
+            return Err(corrupt(format!(
+                "its header declares {bytes} data bytes, the gzip stream holds {isize}"
+            )));
+        }
+    } else if (header.vox_offset.max(0.0) as u64).saturating_add(bytes) > file_len {
+        return Err(corrupt(format!(
+            "its header declares {bytes} data bytes at offset {}, the file has {file_len} bytes",
+            header.vox_offset
+        )));
+    }
+    Ok(())
+}
+
 fn read_nifti(path: &Path) -> Result<Volume> {
     use nifti::{IntoNdArray, NiftiObject};
+    check_nifti_declared_size(path)?;
     let obj = nifti::ReaderOptions::new()
         .read_file(path)
         .map_err(io(path))?;

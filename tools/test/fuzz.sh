@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do
     log="build/fuzz/$t.log"
     # Leak checks off: ONNX Runtime keeps process-wide singletons that libFuzzer would report.
     (cd fuzz && cargo +nightly fuzz run --release "$t" "../build/fuzz/corpus/$t" "corpus/$t" -- \
-        -max_total_time="$seconds" -rss_limit_mb=6144 -max_len=65536 -detect_leaks=0 -print_final_stats=1) \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=6144 -max_len=65536 -detect_leaks=0 -print_final_stats=1) \
         >"$log" 2>&1
     status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
