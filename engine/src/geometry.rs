@@ -123,6 +123,18 @@ impl BBox {
     }
 }
 
+/// A point or size given in the engine's axes `(a0, a1, a2)`, written as the C ABI's and the
+/// viewers' `(i, j, k)` = `(a2, a1, a0)`: messages name voxels the way their readers address them.
+pub fn ijk<T: std::fmt::Display>(v: [T; 3]) -> String {
+    let [a0, a1, a2] = v;
+    format!("({a2}, {a1}, {a0})")
+}
+
+/// A half-open box in `(i, j, k)` order, for messages (see [`ijk`]).
+pub fn ijk_box(b: &BBox) -> String {
+    format!("{}..{}", ijk(b.lo), ijk(b.hi))
+}
+
 /// Union of an optional list of boxes (the reference's `_union_bboxes`).
 pub fn union_all<'a>(boxes: impl IntoIterator<Item = &'a BBox>) -> Option<BBox> {
     boxes.into_iter().fold(None, |acc: Option<BBox>, b| {

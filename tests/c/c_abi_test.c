@@ -972,8 +972,13 @@ static void test_bad_input(const int16_t *img)
     /* Mask regions outside the image */
     {
         int64_t r_lo[3] = {NI - 1, 0, 0}, r_hi[3] = {NI + 1, 2, 1};
+        char msg[512], want[64];
         EXPECT_ERR(nni_session_add_scribble_region(s, r_lo, r_hi, region, 4, 1, 1),
                    NNI_ERR_OUT_OF_BOUNDS);
+        last_error(msg, sizeof msg);
+        snprintf(want, sizeof want, "(%d, 0, 0)..(%d, 2, 1)", NI - 1, NI + 1);
+        CHECK(strstr(msg, want) != NULL, "  ... the message names the region in (i, j, k): \"%s\"",
+              msg);
         EXPECT_ERR(nni_session_get_mask_region(s, r_lo, r_hi, region, 4), NNI_ERR_OUT_OF_BOUNDS);
         EXPECT_UNCHANGED(s, snap, "regions exceeding the image");
     }

@@ -15,7 +15,9 @@ use crate::alloc::zeroed;
 use crate::backend::{CancelToken, Network};
 use crate::channels::SparseChannel;
 use crate::error::{Error, Result};
-use crate::geometry::{copy_region_out, nonzero_bbox, paste_region, round_half_even, BBox, Shape};
+use crate::geometry::{
+    copy_region_out, ijk, ijk_box, nonzero_bbox, paste_region, round_half_even, BBox, Shape,
+};
 use crate::image::{PreprocessedImage, VoxelData};
 use crate::metadata::{ModelMetadata, PromptKind};
 use crate::planning::{self, QueuedPatch};
@@ -300,13 +302,16 @@ impl Session {
         let size = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
         if size.iter().any(|&s| !s.is_finite() || s <= 0.0) {
             return Err(Error::InvalidArgument(format!(
-                "box {lo:?}..{hi:?} must have a positive size on every axis"
+                "box {}..{} (i, j, k) must have a positive size on every axis",
+                ijk(lo),
+                ijk(hi)
             )));
         }
         let flat_axes = size.iter().filter(|&&s| s == 1.0).count();
         if flat_axes == 0 && !self.meta.supports(PromptKind::BBox3d) {
             return Err(Error::Unsupported(format!(
-                "box of size {size:?} is 3D (no axis of size 1); this model supports only 2D boxes"
+                "box of size {} (i, j, k) is 3D (no axis of size 1); this model supports only 2D boxes",
+                ijk(size)
             )));
         }
         let kind = if flat_axes >= 1 && self.meta.supports(PromptKind::BBox2d) {
@@ -321,7 +326,10 @@ impl Session {
         let rounded_hi = hi.map(round_half_even);
         if (0..3).any(|d| rounded_hi[d] <= 0 || rounded_lo[d] >= shape[d] as i64) {
             return Err(Error::OutOfBounds(format!(
-                "box {lo:?}..{hi:?} does not intersect the image {shape:?}"
+                "box {}..{} (i, j, k) does not intersect the image {} voxels",
+                ijk(lo),
+                ijk(hi),
+                ijk(shape)
             )));
         }
         let mut b = BBox::new([0; 3], [0; 3]);
@@ -544,12 +552,15 @@ fn checked_mask_region(region: Option<BBox>, shape: Shape, len: usize) -> Result
     let region = region.unwrap_or_else(|| BBox::of_shape(shape));
     if region.is_empty() {
         return Err(Error::InvalidArgument(format!(
-            "mask region {region:?} has an empty axis"
+            "mask region {} (i, j, k) has an empty axis",
+            ijk_box(&region)
         )));
     }
     if (0..3).any(|d| region.lo[d] < 0 || region.hi[d] > shape[d] as i64) {
         return Err(Error::OutOfBounds(format!(
-            "mask region {region:?} exceeds the image {shape:?}"
+            "mask region {} (i, j, k) exceeds the image {} voxels",
+            ijk_box(&region),
+            ijk(shape)
         )));
     }
     if len != region.voxels() {
