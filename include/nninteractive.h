@@ -146,6 +146,9 @@ typedef struct nni_session_options {
   // `NNI_BACKEND_AUTO` (default), `NNI_BACKEND_ONNXRUNTIME` or `NNI_BACKEND_OPENVINO`.
   // Since 0.2.0.
   int32_t backend;
+  // Most bytes the undo/redo history may hold (oldest steps dropped first; the newest step is
+  // always kept); 0 = the default, 1 GiB. Since 0.2.0.
+  uint64_t history_bytes;
 } nni_session_options;
 
 // Progress callback: `fraction` in [0, 1] (never decreasing within a call) and a short stage
@@ -321,7 +324,8 @@ int32_t nni_session_reset(struct nni_session *s);
 
 // Undo the last prompt; repeated, step back one prompt at a time through the history (the first
 // undo is the reference's one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing
-// changes). The history keeps at most 1 GiB of records, oldest dropped first; `nni_session_reset`
+// changes). The history keeps at most `history_bytes` of records (options; 1 GiB by default),
+// oldest dropped first; `nni_session_reset`
 // and `nni_session_set_image` clear it.
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from a progress callback).

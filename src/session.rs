@@ -106,10 +106,19 @@ pub unsafe extern "C" fn nni_session_new(
         let mut session =
             nninteractive_engine::open_session_with(std::path::Path::new(path), &network)?;
         session.set_autozoom(opts.autozoom != 0);
+        let budget = match opts.history_bytes {
+            0 => nninteractive_engine::session::transaction::DEFAULT_HISTORY_BUDGET,
+            b => usize::try_from(b).unwrap_or(usize::MAX),
+        };
+        session.set_history_budget(budget);
         let cancel = session.cancel_token();
         *out = Box::into_raw(Box::new(nni_session {
             reader: session.reader(),
-            description: session.describe_network(),
+            description: format!(
+                "{}; undo history up to {} MiB",
+                session.describe_network(),
+                budget >> 20
+            ),
             inner: Mutex::new(session),
             cancel,
         }));
@@ -140,24 +149,28 @@ unsafe fn read_options(opts: *const nni_session_options) -> Result<nni_session_o
         )));
     }
     let mut out = nni_session_options::DEFAULTS;
-    // Copy what the caller's version holds. A version 1 struct ends with 4 bytes of padding where
-    // `precision` now lies: those are reset to the default below.
-    let copy = if size >= full {
-        full
-    } else {
-        NNI_SESSION_OPTIONS_SIZE_V1 as usize
-    };
-    // SAFETY: the caller's struct holds `size >= copy` readable bytes; `out` holds `full >= copy`.
+    // SAFETY: the caller's struct holds `size <= full` readable bytes; `out` holds `full`.
     unsafe {
         std::ptr::copy_nonoverlapping(
             opts as *const u8,
             (&mut out as *mut nni_session_options).cast::<u8>(),
-            copy,
+            size,
         )
     };
-    if copy < full {
-        out.precision = nni_session_options::DEFAULTS.precision;
-        out.backend = nni_session_options::DEFAULTS.backend;
+    // Fields the caller's version does not hold keep their defaults. A version 1 struct (32
+    // bytes) ends with 4 bytes of padding where `precision` now lies: that is a default too.
+    let defaults = nni_session_options::DEFAULTS;
+    let holds = |offset: usize, len: usize| offset + len <= size;
+    if size == NNI_SESSION_OPTIONS_SIZE_V1 as usize
+        || !holds(std::mem::offset_of!(nni_session_options, precision), 4)
+    {
+        out.precision = defaults.precision;
+    }
+    if !holds(std::mem::offset_of!(nni_session_options, backend), 4) {
+        out.backend = defaults.backend;
+    }
+    if !holds(std::mem::offset_of!(nni_session_options, history_bytes), 8) {
+        out.history_bytes = defaults.history_bytes;
     }
     Ok(out)
 }
@@ -308,7 +321,8 @@ pub unsafe extern "C" fn nni_session_reset(s: *mut nni_session) -> i32 {
 
 /// Undo the last prompt; repeated, step back one prompt at a time through the history (the first
 /// undo is the reference's one level). `NNI_ERR_NOTHING_TO_UNDO` when there is none (nothing
-/// changes). The history keeps at most 1 GiB of records, oldest dropped first; `nni_session_reset`
+/// changes). The history keeps at most `history_bytes` of records (options; 1 GiB by default),
+/// oldest dropped first; `nni_session_reset`
 /// and `nni_session_set_image` clear it.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from a progress callback).

@@ -74,6 +74,9 @@ pub struct nni_session_options {
     /// `NNI_BACKEND_AUTO` (default), `NNI_BACKEND_ONNXRUNTIME` or `NNI_BACKEND_OPENVINO`.
     /// Since 0.2.0.
     pub backend: i32,
+    /// Most bytes the undo/redo history may hold (oldest steps dropped first; the newest step is
+    /// always kept); 0 = the default, 1 GiB. Since 0.2.0.
+    pub history_bytes: u64,
 }
 
 impl nni_session_options {
@@ -87,6 +90,7 @@ impl nni_session_options {
         autozoom: 1,
         precision: NNI_PRECISION_EXACT,
         backend: NNI_BACKEND_AUTO,
+        history_bytes: 0,
     };
 }
 
@@ -121,6 +125,6 @@ pub type nni_progress_callback = Option<
 >;
 
 // The option and image structs are part of the ABI: their sizes are fixed (checked from C too).
-const _: () = assert!(std::mem::size_of::<nni_session_options>() == 40);
+const _: () = assert!(std::mem::size_of::<nni_session_options>() == 48);
 const _: () = assert!(std::mem::offset_of!(nni_session_options, precision) == 28);
 const _: () = assert!(std::mem::size_of::<nni_image_desc>() == 24 + 24 + 24 + 24 + 72);

@@ -296,6 +296,8 @@ struct SessionOptions {
     Precision precision = Precision::Exact;
     /// Runtime (default: chosen from precision and device).
     Backend backend = Backend::Auto;
+    /// Most bytes the undo/redo history may hold; 0 = the library's default (1 GiB).
+    uint64_t history_bytes = 0;
 };
 
 /// The box [min, max) of voxels a call wrote (see Session::changed_region()).
@@ -336,6 +338,7 @@ public:
         o.autozoom = options.autozoom ? 1 : 0;
         o.precision = static_cast<int32_t>(options.precision);
         o.backend = static_cast<int32_t>(options.backend);
+        o.history_bytes = options.history_bytes;
         nni_session *raw = nullptr;
         detail::check(nni_session_new(&o, &raw));
         handle_ = raw;

@@ -253,7 +253,8 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
 /* ------------------------------------------------------------------ tests */
 
 /* The ABI structs have the layout the library was built with (it asserts the same sizes). */
-_Static_assert(sizeof(nni_session_options) == 40, "nni_session_options layout");
+_Static_assert(sizeof(nni_session_options) == 48, "nni_session_options layout");
+_Static_assert(offsetof(nni_session_options, history_bytes) == 40, "history_bytes after backend");
 _Static_assert(offsetof(nni_session_options, precision) == 28, "precision fills v1's padding");
 _Static_assert(NNI_SESSION_OPTIONS_SIZE_V1 == offsetof(nni_session_options, backend),
                "a version 1 struct ended after autozoom and its padding");
@@ -351,7 +352,8 @@ static void test_session_new_errors(void)
     nni_session_options_init(&o);
     CHECK(o.struct_size == sizeof(nni_session_options) && o.model_path == NULL &&
               o.device == NNI_DEVICE_AUTO && o.num_threads == 0 && o.autozoom == 1 &&
-              o.precision == NNI_PRECISION_EXACT && o.backend == NNI_BACKEND_AUTO,
+              o.precision == NNI_PRECISION_EXACT && o.backend == NNI_BACKEND_AUTO &&
+              o.history_bytes == 0,
           "nni_session_options_init fills the documented defaults");
     nni_session_options_init(NULL); /* must not crash */
     CHECK(1, "nni_session_options_init(NULL) is ignored");
@@ -404,6 +406,41 @@ static void test_session_new_errors(void)
         CHECK(s != NULL && strstr(desc, "ONNX Runtime") && strstr(desc, "float32") &&
                   !strstr(desc, "fast"),
               "a version 1 options struct opens an exact ONNX Runtime session: \"%s\"", desc);
+        nni_session_free(s);
+    }
+
+    /* The undo history's budget: the default is said in describe; a tiny one keeps one step. */
+    {
+        char desc[512];
+        nni_session_options_init(&o);
+        o.model_path = NNI_TEST_MODEL;
+        o.device = NNI_DEVICE_CPU;
+        o.num_threads = 1;
+        s = NULL;
+        EXPECT_OK(nni_session_new(&o, &s));
+        nni_session_describe(s, desc, sizeof desc);
+        CHECK(strstr(desc, "undo history up to 1024 MiB") != NULL,
+              "describe names the default undo budget: \"%s\"", desc);
+        nni_session_free(s);
+        o.history_bytes = 1;
+        s = NULL;
+        EXPECT_OK(nni_session_new(&o, &s));
+        nni_session_describe(s, desc, sizeof desc);
+        CHECK(strstr(desc, "undo history up to 0 MiB") != NULL, "  ... and a tiny one: \"%s\"",
+              desc);
+        {
+            static int16_t tiny_img[NVOX];
+            nni_image_desc d;
+            int64_t at[3] = {SPHERE_A.c[0], SPHERE_A.c[1], SPHERE_A.c[2]};
+            int64_t bt[3] = {SPHERE_B.c[0], SPHERE_B.c[1], SPHERE_B.c[2]};
+            make_phantom(tiny_img);
+            image_desc(&d, tiny_img, NNI_DTYPE_INT16);
+            EXPECT_OK(nni_session_set_image(s, &d));
+            EXPECT_OK(nni_session_add_point(s, at, 1, 1));
+            EXPECT_OK(nni_session_add_point(s, bt, 1, 1));
+            EXPECT_OK(nni_session_undo(s));
+            EXPECT_ERR(nni_session_undo(s), NNI_ERR_NOTHING_TO_UNDO);
+        }
         nni_session_free(s);
     }
 

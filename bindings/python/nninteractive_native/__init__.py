@@ -127,6 +127,7 @@ class _Options(Structure):
         ("autozoom", c_int32),
         ("precision", c_int32),
         ("backend", c_int32),
+        ("history_bytes", c_uint64),
     ]
 
 
@@ -338,7 +339,8 @@ def _u8p(a):
 class Session:
     """One segmentation session over one model (``nni_session``)."""
 
-    def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto"):
+    def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto",
+                 history_bytes=0):
         self._lib = load_library()
         self._h = None
         self._shape = None
@@ -355,6 +357,7 @@ class Session:
         opts.device = int(device)
         opts.num_threads = int(num_threads)
         opts.autozoom = 1 if autozoom else 0
+        opts.history_bytes = int(history_bytes)  # 0: the library's default (1 GiB)
         for name, value, table in (("precision", precision, PRECISIONS), ("backend", backend, BACKENDS)):
             if value not in table:
                 raise ValueError(f"{name} must be one of {sorted(table)}, got {value!r}")
