@@ -198,14 +198,20 @@ static int mask_equals(nni_session *s, const uint8_t *expected)
 #define EXPECT_UNCHANGED(s, snap, what) \
     CHECK(mask_equals((s), (snap)), "  ... session mask unchanged after %s", (what))
 
+/* Default options for the test model on the CPU, one thread. */
+static void cpu_options(nni_session_options *o)
+{
+    nni_session_options_init(o);
+    o->model_path = NNI_TEST_MODEL;
+    o->device = NNI_DEVICE_CPU;
+    o->num_threads = 1;
+}
+
 static nni_session *open_session(void)
 {
     nni_session_options o;
     nni_session *s = NULL;
-    nni_session_options_init(&o);
-    o.model_path = NNI_TEST_MODEL;
-    o.device = NNI_DEVICE_CPU;
-    o.num_threads = 1;
+    cpu_options(&o);
     int32_t rc = nni_session_new(&o, &s);
     if (!EXPECT_OK(rc) || s == NULL) {
         fprintf(stderr, "cannot open a session on %s; giving up\n", NNI_TEST_MODEL);
@@ -412,10 +418,7 @@ static void test_session_new_errors(void)
     /* The undo history's budget: the default is said in describe; a tiny one keeps one step. */
     {
         char desc[512];
-        nni_session_options_init(&o);
-        o.model_path = NNI_TEST_MODEL;
-        o.device = NNI_DEVICE_CPU;
-        o.num_threads = 1;
+        cpu_options(&o);
         s = NULL;
         EXPECT_OK(nni_session_new(&o, &s));
         nni_session_describe(s, desc, sizeof desc);
@@ -447,10 +450,7 @@ static void test_session_new_errors(void)
     /* The fast mode: OpenVINO bfloat16 where the CPU has it, else float32 with the reason. */
     {
         char desc[512];
-        nni_session_options_init(&o);
-        o.model_path = NNI_TEST_MODEL;
-        o.device = NNI_DEVICE_CPU;
-        o.num_threads = 1;
+        cpu_options(&o);
         o.precision = NNI_PRECISION_FAST;
         s = NULL;
         EXPECT_OK(nni_session_new(&o, &s));

@@ -129,9 +129,8 @@ fn openvino_fast(
     meta: &ModelMetadata,
     threads: usize,
 ) -> Result<Box<dyn Network>> {
-    let bf16 = self::openvino::cpu_has_bf16()?;
-    let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), bf16, threads)?;
-    let note = (!bf16).then(|| {
+    let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), true, threads)?;
+    let note = (!net.runs_bf16()).then(|| {
         "fast precision asked: this CPU has no native bfloat16, so OpenVINO runs float32"
             .to_string()
     });

@@ -71,7 +71,10 @@ fn runtime(e: impl std::fmt::Display) -> Error {
 /// Whether this CPU runs bfloat16 natively in OpenVINO (its `OPTIMIZATION_CAPABILITIES`).
 pub fn cpu_has_bf16() -> Result<bool> {
     init_openvino(None)?;
-    let core = Core::new().map_err(runtime)?;
+    core_has_bf16(&Core::new().map_err(runtime)?)
+}
+
+fn core_has_bf16(core: &Core) -> Result<bool> {
     let caps = core
         .get_property(&DeviceType::CPU, &PropertyKey::DeviceCapabilities)
         .map_err(runtime)?;
@@ -86,7 +89,8 @@ pub struct OpenVinoNetwork {
     _compiled: CompiledModel,
     _core: Core,
     meta: ModelMetadata,
-    precision: &'static str,
+    /// Compiled in bfloat16 (else float32).
+    bf16: bool,
     version: String,
 }
 
@@ -97,16 +101,18 @@ unsafe impl Send for OpenVinoNetwork {}
 
 impl OpenVinoNetwork {
     /// Compile the ONNX model in `bytes` (`label` names it in messages; `meta` read from the same
-    /// bytes) for the CPU, in bfloat16 when `bf16`, else float32.
+    /// bytes) for the CPU: in bfloat16 when `want_bf16` and the CPU has it natively, else float32
+    /// ([`OpenVinoNetwork::runs_bf16`] tells which).
     pub fn from_bytes(
         bytes: &[u8],
         label: &str,
         meta: ModelMetadata,
-        bf16: bool,
+        want_bf16: bool,
         num_threads: usize,
     ) -> Result<Self> {
         init_openvino(None)?;
         let mut core = Core::new().map_err(runtime)?;
+        let bf16 = want_bf16 && core_has_bf16(&core)?;
         let precision = if bf16 { "bf16" } else { "f32" };
         let cpu = DeviceType::CPU;
         core.set_property(&cpu, &RwPropertyKey::HintInferencePrecision, precision)
@@ -178,9 +184,16 @@ impl OpenVinoNetwork {
             _compiled: compiled,
             _core: core,
             meta,
-            precision: if bf16 { "bfloat16" } else { "float32" },
+            bf16,
             version,
         })
+    }
+}
+
+impl OpenVinoNetwork {
+    /// Whether the network was compiled in bfloat16 (else float32).
+    pub fn runs_bf16(&self) -> bool {
+        self.bf16
     }
 }
 
@@ -223,7 +236,9 @@ impl Network for OpenVinoNetwork {
     fn describe(&self) -> String {
         format!(
             "{} on OpenVINO {} (CPU, {})",
-            self.meta.name, self.version, self.precision
+            self.meta.name,
+            self.version,
+            if self.bf16 { "bfloat16" } else { "float32" }
         )
     }
 }
