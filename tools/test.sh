@@ -15,7 +15,7 @@ export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
 STAGES=(setup fmt clippy header rust c valgrind python adapters slicer-sdk mitk reference
-        conformance-shared conformance-own conformance-fast fuzz demo)
+        conformance-shared conformance-own conformance-fast server fuzz demo)
 
 describe() {
     case "$1" in
@@ -34,6 +34,7 @@ describe() {
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
         conformance-fast) echo "fast mode (OpenVINO) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
+        server) echo "nni serve with the official client (nninteractive-client 2.6.0): every conformance case == C ABI, concurrency, capacity, reaping, bad input" ;;
         fuzz) echo "fuzzing (cargo-fuzz, ASan): model files, C ABI call sequences, volume files; 60 s each (NNI_FUZZ_SECONDS)" ;;
         demo) echo "demo end to end" ;;
         *) return 1 ;;
@@ -73,6 +74,10 @@ stage_conformance-shared() {
 stage_conformance-own() { build_lib && tools/test/conformance tests/conformance; }
 stage_conformance-fast() {
     build_lib && tools/test/conformance tests/conformance --precision fast --dice-min 0.98
+}
+stage_server() {
+    build_lib && cargo build --quiet -p nni && tools/setup/ref.sh >/dev/null && tools/setup/client.sh &&
+        .venv-client/bin/python tools/test/server.py
 }
 stage_fuzz() { tools/setup/fuzz.sh && tools/test/fuzz.sh "${NNI_FUZZ_SECONDS:-60}"; }
 stage_demo() {

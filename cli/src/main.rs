@@ -2,6 +2,9 @@
 //!
 //! `nni demo` runs the whole pipeline on the embedded default model and a generated phantom.
 //! `nni segment --image CT.nii.gz --out mask.nii.gz --point 120,88,40 [...]` segments a file.
+//! `nni serve --model M.onnx` serves nnInteractive's remote protocol (see `serve.rs`).
+
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -61,6 +64,14 @@ struct Common {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve nnInteractive's remote protocol (nninteractive-client 2.6.0) so napari, Slicer and
+    /// MITK in remote mode use this engine: one network shared by every client session.
+    Serve {
+        #[command(flatten)]
+        args: serve::ServeArgs,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Segment a generated phantom with the embedded default model; writes a mask and a PNG.
     Demo {
         /// Output folder.
@@ -366,16 +377,12 @@ fn backend(s: &str) -> Result<BackendChoice, String> {
     }
 }
 
-fn init(
-    common: &Common,
-    threads: usize,
-    session: impl FnOnce(&NetworkOptions) -> nninteractive_engine::Result<Session>,
-) -> Result<Session, String> {
+fn network_options(common: &Common, threads: usize) -> Result<NetworkOptions, String> {
     if let Some(p) = common.openvino.as_deref() {
         nninteractive_engine::init_openvino(Some(p)).map_err(|e| e.to_string())?;
     }
     nninteractive_engine::init_runtime(common.onnxruntime.as_deref()).map_err(|e| e.to_string())?;
-    let opts = NetworkOptions {
+    Ok(NetworkOptions {
         device: device(&common.device)?,
         precision: if common.fast {
             Precision::Fast
@@ -384,7 +391,15 @@ fn init(
         },
         backend: backend(&common.backend)?,
         num_threads: threads,
-    };
+    })
+}
+
+fn init(
+    common: &Common,
+    threads: usize,
+    session: impl FnOnce(&NetworkOptions) -> nninteractive_engine::Result<Session>,
+) -> Result<Session, String> {
+    let opts = network_options(common, threads)?;
     let mut s = session(&opts).map_err(|e| e.to_string())?;
     s.set_autozoom(!common.no_autozoom);
     Ok(s)
@@ -392,6 +407,10 @@ fn init(
 
 fn real_main(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Serve { args, common } => {
+            let opts = network_options(&common, args.threads)?;
+            serve::run(args, opts, !common.no_autozoom)
+        }
         Command::Demo { out_dir, common } => {
             std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
             let mut session = init(&common, 0, open_default_session)?;

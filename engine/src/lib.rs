@@ -11,7 +11,7 @@
 //! | [`channels`] | compact (chunked, sparse) float16 storage of the interaction channels |
 //! | [`planning`] | patch placement, AutoZoom border test, refinement box planning |
 //! | [`resample`] | nearest / area / trilinear resampling and window filters, PyTorch arithmetic |
-//! | [`backend`] | the [`Network`] seam and the runtimes behind it: ONNX Runtime (`backend::onnxruntime`, CPU and CUDA), OpenVINO (`backend::openvino`, CPU float32/bfloat16), chosen by precision and device |
+//! | [`backend`] | the [`Network`] seam and the runtimes behind it: ONNX Runtime (`backend::onnxruntime`, CPU and CUDA), OpenVINO (`backend::openvino`, CPU float32/bfloat16), chosen by precision and device; `backend::shared`: one network behind many sessions |
 //! | [`onnx_file`] | the model's metadata read from the ONNX bytes, with no runtime |
 //! | [`metadata`] | model metadata carried inside the ONNX file |
 //! | [`geometry`] | boxes, shapes, rounding helpers |
@@ -49,7 +49,7 @@ pub mod testing;
 
 pub use backend::{
     init_openvino, init_runtime, BackendChoice, CancelToken, Device, Network, NetworkOptions,
-    OrtNetwork, Precision,
+    OrtNetwork, Precision, SharedNetwork,
 };
 pub use error::{Error, Result};
 pub use geometry::{BBox, Shape};

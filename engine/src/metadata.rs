@@ -56,6 +56,8 @@ struct RawMeta {
     point_radius: Option<f64>,
     interaction_decay: Option<f64>,
     pad_mode_image: Option<String>,
+    preferred_scribble_thickness: Option<serde_json::Value>,
+    supports_zero_shot_label_refinement: Option<bool>,
     license: Option<String>,
     input_name: Option<String>,
     output_name: Option<String>,
@@ -84,6 +86,12 @@ pub struct ModelMetadata {
     pub point_radius: usize,
     /// Interaction decay in (0, 1].
     pub interaction_decay: f64,
+    /// Scribble width the model was trained with, voxels per axis (viewers draw with it; the
+    /// reference's default 1 per axis).
+    pub preferred_scribble_thickness: [f64; 3],
+    /// Whether the model refines a label it was not prompted for (the reference's capability flag,
+    /// default true; reported to remote clients).
+    pub supports_zero_shot_label_refinement: bool,
     /// License text or identifier of the weights.
     pub license: String,
     /// Name of the network input tensor.
@@ -253,7 +261,15 @@ impl ModelMetadata {
                 MAX_PATCH_INPUT_BYTES >> 30
             )));
         }
+        let preferred_scribble_thickness = match &raw.preferred_scribble_thickness {
+            None => [1.0; 3],
+            Some(v) => scribble_thickness(v)?,
+        };
         Ok(ModelMetadata {
+            preferred_scribble_thickness,
+            supports_zero_shot_label_refinement: raw
+                .supports_zero_shot_label_refinement
+                .unwrap_or(true),
             name: raw.name.unwrap_or_else(|| "unnamed".into()),
             patch_size,
             num_image_channels,
@@ -268,6 +284,17 @@ impl ModelMetadata {
             input_name: raw.input_name.unwrap_or_else(|| "input".into()),
             output_name: raw.output_name.unwrap_or_else(|| "logits".into()),
         })
+    }
+
+    /// The channel mapping as the reference states it: `prev_seg` and `[positive, negative]` per
+    /// prompt kind, interaction channel indices.
+    pub fn channel_mapping_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        map.insert("prev_seg".into(), self.prev_seg_channel.into());
+        for (k, (p, n)) in &self.mapping {
+            map.insert((*k).into(), serde_json::json!([p, n]));
+        }
+        serde_json::Value::Object(map)
     }
 
     /// Whether the model accepts prompts of `kind`.
@@ -300,6 +327,26 @@ impl ModelMetadata {
     pub fn num_input_channels(&self) -> usize {
         self.num_image_channels + self.num_interaction_channels
     }
+}
+
+/// `preferred_scribble_thickness`: one positive number, or three (per axis).
+fn scribble_thickness(v: &serde_json::Value) -> Result<[f64; 3]> {
+    let bad = || {
+        Error::Model(format!(
+            "preferred_scribble_thickness must be a positive number or three, got {v}"
+        ))
+    };
+    let ok = |x: f64| (x.is_finite() && x > 0.0 && x <= 1024.0).then_some(x);
+    if let Some(x) = v.as_f64() {
+        let x = ok(x).ok_or_else(bad)?;
+        return Ok([x; 3]);
+    }
+    let a = v.as_array().filter(|a| a.len() == 3).ok_or_else(bad)?;
+    let mut out = [0.0; 3];
+    for (o, x) in out.iter_mut().zip(a) {
+        *o = x.as_f64().and_then(ok).ok_or_else(bad)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

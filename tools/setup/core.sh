@@ -14,13 +14,18 @@ ORT_VERSION=1.31.1
 OPENVINO_VERSION=2026.4.1
 CBINDGEN_VERSION=0.29.2
 
+# libclang: bindgen generates the c-blosc2 bindings of the server's wire format (crate blosc2).
+have_libclang() {
+    ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 &&
+        ls /usr/lib/llvm-*/lib/clang/*/include/stddef.h >/dev/null 2>&1
+}
 if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1 ||
-    ! command -v pkg-config >/dev/null 2>&1; then
+    ! command -v pkg-config >/dev/null 2>&1 || ! have_libclang; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make pkg-config >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make pkg-config libclang-dev >/dev/null
     else
-        echo "setup: please install cmake, g++ and pkg-config (Debian: apt-get install cmake g++ pkg-config)" >&2
+        echo "setup: please install cmake, g++, pkg-config and libclang (Debian: apt-get install cmake g++ pkg-config libclang-dev)" >&2
         exit 1
     fi
 fi

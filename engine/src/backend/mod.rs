@@ -14,10 +14,12 @@ pub mod cancel;
 pub mod locate;
 pub mod onnxruntime;
 pub mod openvino;
+pub mod shared;
 
 pub use self::cancel::{CancelToken, Interrupt};
 pub use self::onnxruntime::{candidate_paths, init_runtime, OrtNetwork, ENV_ORT_PATH};
 pub use self::openvino::{init_openvino, OpenVinoNetwork, ENV_OPENVINO_PATH};
+pub use self::shared::SharedNetwork;
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;

@@ -485,6 +485,19 @@ impl Session {
         })
     }
 
+    /// Predict on the prompts queued without a prediction (`run_prediction = false`): the
+    /// reference's `_predict`, the remote protocol's `/predict`. Returns the changed region, or
+    /// `None` when nothing is queued (nothing runs, nothing is recorded). The prediction is one
+    /// undoable step of its own: where the reference's single undo reverts it together with the
+    /// prompt before it, here the first undo reverts the prediction and the next one the prompt.
+    pub fn predict_queued(&mut self, force_full_refine: bool) -> Result<Option<BBox>> {
+        self.require_image()?;
+        if self.queue.is_empty() {
+            return Ok(None);
+        }
+        self.atomic(|s| s.predict(force_full_refine))
+    }
+
     /// Drop every prompt and the mask (the reference's `reset_interactions`); not undoable. The
     /// prediction queue is kept, as in the reference.
     pub fn reset(&mut self) -> Result<()> {

@@ -1,0 +1,226 @@
+//! nninteractive-server: nnInteractive's remote protocol (the wire format of the PyPI
+//! `nninteractive-client` 2.6.0, `nnInteractiveRemoteInferenceSession`) on the native engine, so
+//! the napari, Slicer and MITK plug-ins in remote mode work unchanged. `nni serve` runs it.
+//!
+//! One network is loaded and shared by every session ([`nninteractive_engine::SharedNetwork`]:
+//! forwards one at a time, everything else concurrent); each client claims a lease and gets its
+//! own session (image, prompts, mask, undo).
+//!
+//! # Module map
+//! | module | job |
+//! |---|---|
+//! | [`routes`] | the endpoints, authentication, request parsing, replies |
+//! | [`registry`] | leases: claim, lookup, release, reaping after the liveness and idle timeouts |
+//! | [`lease`] | one client's session and target buffer, and what each operation changed |
+//! | [`capabilities`] | the `/capabilities` answer, from the model's metadata |
+//! | [`nnia`] | the protocol's array format (blosc2 chunks), read with limits |
+//! | [`dtype`] | numpy element types and the conversions to and from the engine |
+//! | [`error`] | error answers: status and `{"detail": ...}` |
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "the wire format is little-endian and read in place: big-endian hosts are not supported"
+);
+
+pub mod capabilities;
+pub mod dtype;
+pub mod error;
+pub mod lease;
+pub mod nnia;
+pub mod registry;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nninteractive_engine::metadata::ModelMetadata;
+use nninteractive_engine::{Network, NetworkOptions, SharedNetwork};
+
+pub use routes::router;
+
+/// What `nni serve` was asked for.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on (0: any free port).
+    pub port: u16,
+    /// Bearer token every request but `/healthz` must carry; None: no authentication.
+    pub api_key: Option<String>,
+    /// Most leases at once.
+    pub max_sessions: usize,
+    /// A lease without a user action for this long is reaped.
+    pub idle_timeout: Duration,
+    /// A lease without any request for this long is reaped.
+    pub liveness_timeout: Duration,
+    /// AutoZoom for new sessions.
+    pub autozoom: bool,
+    /// Device, precision, runtime and threads of the network.
+    pub network: NetworkOptions,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest array (image, mask, target buffer) a client may send or ask for, bytes.
+    pub max_array_bytes: usize,
+    /// Undo history budget of each session, bytes (0: the engine's default).
+    pub history_bytes: usize,
+}
+
+impl ServerConfig {
+    /// The reference's defaults for `model`: 127.0.0.1:1527, 3 sessions, idle 600 s, liveness
+    /// 60 s, AutoZoom on; arrays up to a quarter of the machine's memory.
+    pub fn new(model: PathBuf) -> Self {
+        let quarter = physical_memory_bytes() / 4;
+        ServerConfig {
+            model,
+            host: "127.0.0.1".into(),
+            port: 1527,
+            api_key: None,
+            max_sessions: 3,
+            idle_timeout: Duration::from_secs(600),
+            liveness_timeout: Duration::from_secs(60),
+            autozoom: true,
+            network: NetworkOptions::default(),
+            max_body_bytes: quarter,
+            max_array_bytes: quarter,
+            history_bytes: 0,
+        }
+    }
+
+    /// Check the settings (the reference's rules); a message for the user when they do not hold.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_sessions < 1 {
+            return Err("--max-sessions must be >= 1".into());
+        }
+        if self.idle_timeout.is_zero() {
+            return Err("--idle-timeout-seconds must be > 0".into());
+        }
+        if self.liveness_timeout.is_zero() {
+            return Err("--liveness-timeout-seconds must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of physical memory (32 GiB when unknown, as the reference assumes).
+pub fn physical_memory_bytes() -> usize {
+    // SAFETY: sysconf only reads system configuration values.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGE_SIZE),
+        )
+    };
+    if pages > 0 && size > 0 {
+        (pages as usize).saturating_mul(size as usize)
+    } else {
+        32 << 30
+    }
+}
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The settings.
+    pub config: ServerConfig,
+    /// The network every session runs on.
+    pub network: SharedNetwork,
+    /// The model's metadata.
+    pub meta: ModelMetadata,
+    /// The leases.
+    pub registry: registry::Registry,
+    /// The `/capabilities` answer (fixed at startup).
+    pub capabilities: serde_json::Value,
+}
+
+impl AppState {
+    /// Load the model once and make the state around it.
+    pub fn load(config: ServerConfig) -> Result<Arc<Self>, String> {
+        config.validate()?;
+        let bytes = std::fs::read(&config.model)
+            .map_err(|e| format!("cannot read the model {}: {e}", config.model.display()))?;
+        let label = config.model.display().to_string();
+        let (net, meta) =
+            nninteractive_engine::backend::open_network(&bytes, &label, &config.network)
+                .map_err(|e| e.to_string())?;
+        drop(bytes);
+        let network = SharedNetwork::new(net);
+        let capabilities = capabilities::snapshot(&meta, config.autozoom, &network.describe());
+        let registry = registry::Registry::new(
+            config.max_sessions,
+            config.idle_timeout,
+            config.liveness_timeout,
+        );
+        Ok(Arc::new(AppState {
+            config,
+            network,
+            meta,
+            registry,
+            capabilities,
+        }))
+    }
+
+    /// A fresh session on the shared network, with the server's settings.
+    pub fn new_session(&self) -> lease::LeaseSession {
+        let mut s = nninteractive_engine::Session::new(self.network.handle(), self.meta.clone());
+        s.set_autozoom(self.config.autozoom);
+        if self.config.history_bytes > 0 {
+            s.set_history_budget(self.config.history_bytes);
+        }
+        lease::LeaseSession::new(s)
+    }
+}
+
+/// How often the reaper looks: a quarter of the shorter timeout, between 0.2 s and 15 s.
+pub fn sweep_interval(config: &ServerConfig) -> Duration {
+    (config.liveness_timeout.min(config.idle_timeout) / 4)
+        .clamp(Duration::from_millis(200), Duration::from_secs(15))
+}
+
+/// Serve until Ctrl-C or SIGTERM; `ready` is told the bound address once the server listens.
+pub async fn serve(state: Arc<AppState>, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let addr = format!("{}:{}", state.config.host, state.config.port);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    ready(listener.local_addr()?);
+    let reaper = {
+        let state = state.clone();
+        let every = sweep_interval(&state.config);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                state.registry.sweep();
+            }
+        })
+    };
+    let app = router(state);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    reaper.abort();
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
