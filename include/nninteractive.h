@@ -123,8 +123,33 @@ enum nni_status
 typedef int32_t nni_status;
 #endif // __cplusplus
 
+// An image converted to float32 and z-scored once, shared by the sessions it is given to. It is
+// immutable: any thread may give it to sessions at the same time. Sessions keep their own
+// reference, so the handle and the sessions may be freed in any order.
+typedef struct nni_image nni_image;
+
 // An opaque session handle.
 typedef struct nni_session nni_session;
+
+// An image to segment. The buffer is copied before `nni_session_set_image` (or `nni_image_new`)
+// returns.
+typedef struct nni_image_desc {
+  // Voxels, `dims[0]` varying fastest (ITK/VTK buffer order), aligned to the voxel type
+  // (as any C array of it is).
+  const void *data;
+  // One of the `NNI_DTYPE_*` values.
+  int32_t dtype;
+  // Number of voxels in `data`; must equal `dims[0] * dims[1] * dims[2]`.
+  size_t voxel_count;
+  // Size along i, j, k.
+  uint64_t dims[3];
+  // Voxel spacing along i, j, k (positive, finite).
+  double spacing[3];
+  // World position of voxel (0, 0, 0).
+  double origin[3];
+  // Direction cosines, row-major 3x3 (column c is the world direction of index axis c).
+  double direction[9];
+} nni_image_desc;
 
 // Options for `nni_session_new`. Fill with `nni_session_options_init` first, then set fields.
 // Fields are appended, never moved: a caller built against an older header passes its smaller
@@ -159,25 +184,6 @@ typedef struct nni_session_options {
 // raised again from the call once the session is restored.
 typedef int32_t (*nni_progress_callback)(void *user_data, double fraction, const char *stage);
 
-// An image to segment. The buffer is copied before `nni_session_set_image` returns.
-typedef struct nni_image_desc {
-  // Voxels, `dims[0]` varying fastest (ITK/VTK buffer order), aligned to the voxel type
-  // (as any C array of it is).
-  const void *data;
-  // One of the `NNI_DTYPE_*` values.
-  int32_t dtype;
-  // Number of voxels in `data`; must equal `dims[0] * dims[1] * dims[2]`.
-  size_t voxel_count;
-  // Size along i, j, k.
-  uint64_t dims[3];
-  // Voxel spacing along i, j, k (positive, finite).
-  double spacing[3];
-  // World position of voxel (0, 0, 0).
-  double origin[3];
-  // Direction cosines, row-major 3x3 (column c is the world direction of index axis c).
-  double direction[9];
-} nni_image_desc;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -187,6 +193,26 @@ extern "C" {
 // NULL with `len` 0 to ask for the length.
 // Thread safety: Any thread (each thread has its own message).
 size_t nni_last_error_message(char *buf, size_t len);
+
+// Make a shared image: the voxels `desc` describes, converted to float32 and normalised once
+// (checked as `nni_session_set_image` checks them; the buffer is copied before this returns).
+// On success `*out` owns a handle to free with `nni_image_free`; on failure `*out` is NULL.
+// Thread safety: Any thread.
+int32_t nni_image_new(const struct nni_image_desc *desc, struct nni_image **out);
+
+// Free a shared image handle (NULL is ignored). Sessions it was given to keep the image until
+// they are freed or given another one.
+// Thread safety: Not concurrently with a call that takes this handle.
+void nni_image_free(struct nni_image *img);
+
+// Give the session a shared image: the same as `nni_session_set_image` with its voxels
+// (prompts, mask and undo dropped), without another copy. The image's preprocessing does not
+// depend on the model, so sessions of different models may share one. On failure the previous
+// image stays.
+// Thread safety: One changing call at a time on the session: `NNI_ERR_BUSY` at once while
+// another runs (also from a progress callback); the image may be given to other sessions at the
+// same time.
+int32_t nni_session_set_shared_image(struct nni_session *s, const struct nni_image *img);
 
 // Library version as `(major << 16) | (minor << 8) | patch`.
 // Thread safety: Any thread.
@@ -298,10 +324,13 @@ int32_t nni_session_new(const struct nni_session_options *opts, struct nni_sessi
 // Thread safety: Not concurrently with any other call on the same session.
 void nni_session_free(struct nni_session *s);
 
-// Set the image. Drops all prompts and the mask. Validates dtype, sizes, alignment, spacing and
-// geometry (finite), and voxels: none NaN, infinite or (float64) beyond the float32 range, not
-// all zero, and not constant over the nonzero box (it could not be normalised). An image whose
-// buffers cannot be allocated is `NNI_ERR_OUT_OF_MEMORY`. On failure the previous image stays.
+// Set the image (converted and normalised for this session alone; for several objects on one
+// image, make it once with `nni_image_new` and give it to each session with
+// `nni_session_set_shared_image`). Drops all prompts and the mask. Validates dtype, sizes,
+// alignment, spacing and geometry (finite), and voxels: none NaN, infinite or (float64) beyond
+// the float32 range, not all zero, and not constant over the nonzero box (it could not be
+// normalised). An image whose buffers cannot be allocated is `NNI_ERR_OUT_OF_MEMORY`. On failure
+// the previous image stays.
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from a progress callback).
 int32_t nni_session_set_image(struct nni_session *s, const struct nni_image_desc *desc);

@@ -11,6 +11,7 @@
 //! | [`boundary`] | panics caught, errors to statuses, the thread's last error message, pointer reads |
 //! | [`library`] | process-wide calls: versions, loading ONNX Runtime, default options |
 //! | [`session`] | the session handle: create, free, image, AutoZoom, describe, reset, undo |
+//! | [`image`] | the shared image handle (one normalised image, many sessions), image descriptions |
 //! | [`prompts`] | points, boxes, scribbles, lassos, initial masks |
 //! | [`mask`] | reading the mask, a region of it, and the last changed box |
 //! | [`progress`] | the progress callback and cancel |
@@ -27,7 +28,10 @@
 //! progress callback, which would otherwise deadlock); reads (`get_mask`, `get_mask_region`,
 //! `get_changed_region`, `describe`) answer from the session's published state at once, from any
 //! thread and from the callback; `nni_session_request_cancel` never blocks. Different sessions are
-//! independent. `nni_session_free` must not race with other calls on that session.
+//! independent (sessions on the same model file share its network and run their forwards one at a
+//! time; a cancel stops only its own session). `nni_session_free` must not race with other calls
+//! on that session. An `nni_image` is immutable and may be used by any thread; `nni_image_free`
+//! must not race with a call that takes it.
 //!
 //! Coordinates: voxel indices `(i, j, k)` with `i` varying fastest in buffers (ITK/VTK order).
 
@@ -39,6 +43,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod boundary;
+pub mod image;
 pub mod library;
 pub mod mask;
 pub mod progress;

@@ -9,7 +9,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use nninteractive_engine::{
     BackendChoice, CancelToken, Device, Error, NetworkOptions, Precision, Result, Session,
-    SessionReader, VoxelData,
+    SessionReader,
 };
 
 use crate::boundary::{guard, write_c_string};
@@ -185,67 +185,13 @@ pub unsafe extern "C" fn nni_session_free(s: *mut nni_session) {
     }
 }
 
-/// The voxels described by `d`, checked against its dims.
-///
-/// # Safety
-/// `d.data` points to `d.voxel_count` voxels of type `d.dtype` (checked here: non-NULL, count
-/// equal to the product of the dims), unchanged during the call.
-unsafe fn voxels_of(d: &nni_image_desc) -> Result<VoxelData<'_>> {
-    if d.data.is_null() {
-        return Err(Error::NullPointer("desc->data"));
-    }
-    if d.dims.iter().any(|&x| x == 0 || x > (1 << 20)) {
-        return Err(Error::InvalidArgument(format!(
-            "dims {:?} must be in 1..=2^20",
-            d.dims
-        )));
-    }
-    let n = d
-        .dims
-        .iter()
-        .try_fold(1usize, |a, &x| a.checked_mul(x as usize))
-        .ok_or_else(|| Error::InvalidArgument("dims overflow".into()))?;
-    if d.voxel_count != n {
-        return Err(Error::BufferSize(format!(
-            "voxel_count {} but dims {:?} hold {n}",
-            d.voxel_count, d.dims
-        )));
-    }
-    // SAFETY: `data` is non-NULL and the caller promises `n` voxels of `dtype` (every arm).
-    let voxels = unsafe {
-        match d.dtype {
-            NNI_DTYPE_UINT8 => VoxelData::U8(typed(d.data, n)?),
-            NNI_DTYPE_INT16 => VoxelData::I16(typed(d.data, n)?),
-            NNI_DTYPE_UINT16 => VoxelData::U16(typed(d.data, n)?),
-            NNI_DTYPE_INT32 => VoxelData::I32(typed(d.data, n)?),
-            NNI_DTYPE_FLOAT32 => VoxelData::F32(typed(d.data, n)?),
-            NNI_DTYPE_FLOAT64 => VoxelData::F64(typed(d.data, n)?),
-            t => return Err(Error::InvalidArgument(format!("unknown dtype {t}"))),
-        }
-    };
-    Ok(voxels)
-}
-
-/// `n` voxels of type `T` at `data`; a buffer not aligned to `T` is refused (a misaligned
-/// slice would be undefined behaviour).
-///
-/// # Safety
-/// `data` is non-NULL and points to `n` readable values of `T`, unchanged during the call.
-unsafe fn typed<'a, T>(data: *const std::ffi::c_void, n: usize) -> Result<&'a [T]> {
-    let align = std::mem::align_of::<T>();
-    if !(data as usize).is_multiple_of(align) {
-        return Err(Error::InvalidArgument(format!(
-            "desc->data is not aligned to its voxel type ({align} bytes)"
-        )));
-    }
-    // SAFETY: aligned (checked), non-NULL and `n` readable values (the caller's promise).
-    Ok(unsafe { std::slice::from_raw_parts(data.cast(), n) })
-}
-
-/// Set the image. Drops all prompts and the mask. Validates dtype, sizes, alignment, spacing and
-/// geometry (finite), and voxels: none NaN, infinite or (float64) beyond the float32 range, not
-/// all zero, and not constant over the nonzero box (it could not be normalised). An image whose
-/// buffers cannot be allocated is `NNI_ERR_OUT_OF_MEMORY`. On failure the previous image stays.
+/// Set the image (converted and normalised for this session alone; for several objects on one
+/// image, make it once with `nni_image_new` and give it to each session with
+/// `nni_session_set_shared_image`). Drops all prompts and the mask. Validates dtype, sizes,
+/// alignment, spacing and geometry (finite), and voxels: none NaN, infinite or (float64) beyond
+/// the float32 range, not all zero, and not constant over the nonzero box (it could not be
+/// normalised). An image whose buffers cannot be allocated is `NNI_ERR_OUT_OF_MEMORY`. On failure
+/// the previous image stays.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from a progress callback).
 #[no_mangle]
@@ -256,26 +202,9 @@ pub unsafe extern "C" fn nni_session_set_image(
     guard(|| {
         // SAFETY: the caller promises NULL or a live handle.
         let s = unsafe { session_ref(s)? };
-        // SAFETY: the caller promises NULL or a readable nni_image_desc.
-        let d = unsafe { desc.as_ref() }.ok_or(Error::NullPointer("desc"))?;
-        // SAFETY: the caller promises `voxel_count` voxels of `dtype` at `data`.
-        let voxels = unsafe { voxels_of(d)? };
-        if d.spacing.iter().any(|v| !v.is_finite() || *v <= 0.0) {
-            return Err(Error::InvalidArgument(format!(
-                "spacing {:?} must be positive and finite",
-                d.spacing
-            )));
-        }
-        if d.origin
-            .iter()
-            .chain(d.direction.iter())
-            .any(|v| !v.is_finite())
-        {
-            return Err(Error::InvalidArgument(
-                "origin and direction must be finite".into(),
-            ));
-        }
-        let shape = [d.dims[2] as usize, d.dims[1] as usize, d.dims[0] as usize];
+        // SAFETY: the caller promises NULL or a readable nni_image_desc whose `data` holds
+        // `voxel_count` voxels of `dtype`.
+        let (voxels, shape) = unsafe { crate::image::described_voxels(desc)? };
         s.lock()?.set_image(voxels, shape)
     })
 }

@@ -94,7 +94,8 @@ impl nni_session_options {
     };
 }
 
-/// An image to segment. The buffer is copied before `nni_session_set_image` returns.
+/// An image to segment. The buffer is copied before `nni_session_set_image` (or `nni_image_new`)
+/// returns.
 #[repr(C)]
 pub struct nni_image_desc {
     /// Voxels, `dims[0]` varying fastest (ITK/VTK buffer order), aligned to the voxel type

@@ -408,7 +408,14 @@ def write_docs(results, replays, command):
     parts += ["![per-prompt wall time](performance.png)", ""]
     parts += targets(results, has_bf16)
     parts += conformance_table(replays)
-    with open(os.path.join(REPO, "docs", "performance.md"), "w") as f:
+    path = os.path.join(REPO, "docs", "performance.md")
+    if os.path.isfile(path):  # keep tools/bench_server.py's block
+        with open(path) as f:
+            old = f.read()
+        begin, end = old.find("<!-- server-load -->"), old.find("<!-- /server-load -->")
+        if 0 <= begin < end:
+            parts += [old[begin:end + len("<!-- /server-load -->")], ""]
+    with open(path, "w") as f:
         f.write("\n".join(parts))
 
 

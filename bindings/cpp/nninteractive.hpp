@@ -317,6 +317,82 @@ struct Region {
 /// restored. Runs on the calling thread.
 using ProgressCallback = std::function<bool(double fraction, const std::string &stage)>;
 
+/// An image converted to float32 and normalised once (an nni_image), for several sessions at
+/// once (Session::set_shared_image): N objects on one image cost one float32 copy, not N.
+/// Immutable and move-only; the Image and its sessions may be destroyed in any order.
+class Image {
+public:
+    /// Makes the image from a raw descriptor (see nni_image_desc); the buffer is copied.
+    /// Throws nni::Error as Session::set_image does.
+    explicit Image(const nni_image_desc &desc)
+    {
+        nni_image *raw = nullptr;
+        detail::check(nni_image_new(&desc, &raw));
+        handle_ = raw;
+        dims_ = {desc.dims[0], desc.dims[1], desc.dims[2]};
+    }
+
+    /// Makes the image from dims[0] * dims[1] * dims[2] voxels of type T at `data`, i fastest
+    /// (the types and rules of Session::set_image).
+    template <class T>
+    Image(const T *data, const Dims3 &dims, const Vec3 &spacing = {1.0, 1.0, 1.0},
+          const Vec3 &origin = {0.0, 0.0, 0.0}, const Mat3 &direction = identity_direction)
+        : Image(image_desc(checked_type(data), detail::dtype_of<T>::value,
+                           detail::dims_voxels(dims), dims, spacing, origin, direction))
+    {
+    }
+
+    /// Makes the image from a vector; its size must equal dims[0] * dims[1] * dims[2].
+    template <class T>
+    Image(const std::vector<T> &data, const Dims3 &dims, const Vec3 &spacing = {1.0, 1.0, 1.0},
+          const Vec3 &origin = {0.0, 0.0, 0.0}, const Mat3 &direction = identity_direction)
+        : Image(image_desc(checked_type(detail::nonnull(data.data(), data.size())),
+                           detail::dtype_of<T>::value, data.size(), dims, spacing, origin,
+                           direction))
+    {
+    }
+
+    /// Frees this handle; sessions given the image keep it.
+    ~Image() { nni_image_free(handle_); }
+
+    Image(const Image &) = delete;
+    Image &operator=(const Image &) = delete;
+
+    /// Takes over `other`'s handle; `other` is left empty.
+    Image(Image &&other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), dims_(std::exchange(other.dims_, {}))
+    {
+    }
+
+    /// Frees this handle, then takes over `other`'s; `other` is left empty.
+    Image &operator=(Image &&other) noexcept
+    {
+        if (this != &other) {
+            nni_image_free(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+            dims_ = std::exchange(other.dims_, {});
+        }
+        return *this;
+    }
+
+    /// Size along i, j, k.
+    const Dims3 &dims() const noexcept { return dims_; }
+
+    /// The C handle (do not free it).
+    const nni_image *native_handle() const noexcept { return handle_; }
+
+private:
+    template <class T> static const T *checked_type(const T *data) noexcept
+    {
+        static_assert(is_voxel_type<T>::value, "nni::Image: voxels must be uint8_t, int16_t, "
+                                               "uint16_t, int32_t, float or double");
+        return data;
+    }
+
+    nni_image *handle_ = nullptr;
+    Dims3 dims_{};
+};
+
 /// An interactive segmentation session: one model, one image, its prompts and its mask.
 ///
 /// Owns an nni_session handle; move-only. Every method throws nni::Error on failure, in which
@@ -427,6 +503,15 @@ public:
                       "int32_t, float or double");
         set_image(image_desc(data, detail::dtype_of<T>::value, voxel_count, dims, spacing, origin,
                              direction));
+    }
+
+    /// Gives the session an Image made once for several sessions: the same as set_image() with
+    /// its voxels, without another copy. Drops all prompts and the mask; throws
+    /// nni::Error(NNI_ERR_NULL_POINTER) for a moved-from Image.
+    void set_shared_image(const Image &image)
+    {
+        finish(nni_session_set_shared_image(handle_, image.native_handle()));
+        dims_ = image.dims();
     }
 
     /// Size of the current image along i, j, k; all zero before the first successful

@@ -72,6 +72,8 @@ pub fn open_session(model: &Path, device: Device, num_threads: usize) -> Result<
 }
 
 /// Open a model file and make a session on it, on the runtime and precision `opts` ask for.
+/// Sessions opened on the same file with the same options share one loaded network (weights and
+/// runtime state once; forwards one at a time), freed with the last of them.
 pub fn open_session_with(model: &Path, opts: &NetworkOptions) -> Result<Session> {
     if !model.is_file() {
         return Err(Error::Model(format!(
@@ -79,9 +81,8 @@ pub fn open_session_with(model: &Path, opts: &NetworkOptions) -> Result<Session>
             model.display()
         )));
     }
-    let bytes = std::fs::read(model)
-        .map_err(|e| Error::Model(format!("cannot read {}: {e}", model.display())))?;
-    open_session_from_bytes(&bytes, &model.display().to_string(), opts)
+    let (net, meta) = backend::shared::open_shared(model, opts)?;
+    Ok(Session::new(net, meta))
 }
 
 /// Open a model held in memory (`label` names it in messages) and make a session on it.

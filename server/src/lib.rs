@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nninteractive_engine::metadata::ModelMetadata;
-use nninteractive_engine::{Network, NetworkOptions, SharedNetwork};
+use nninteractive_engine::{NetworkOptions, SharedNetwork};
 
 pub use routes::router;
 

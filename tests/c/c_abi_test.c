@@ -1029,6 +1029,70 @@ static void test_bad_input(const int16_t *img)
     nni_session_free(s);
 }
 
+/* Several sessions on one shared image (one object each), against sessions with their own copy;
+ * the handles freed in any order; bad input to the shared-image calls. */
+static void test_shared_image(const int16_t *img)
+{
+    static uint8_t want_a[NVOX], want_b[NVOX], got[NVOX];
+    nni_image_desc d;
+    nni_image *shared = NULL;
+    int64_t at_a[3] = {SPHERE_A.c[0], SPHERE_A.c[1], SPHERE_A.c[2]};
+    int64_t at_b[3] = {SPHERE_B.c[0], SPHERE_B.c[1], SPHERE_B.c[2]};
+    printf("# shared image\n");
+    sphere_mask(&SPHERE_A, want_a);
+    sphere_mask(&SPHERE_B, want_b);
+
+    EXPECT_ERR(nni_image_new(NULL, &shared), NNI_ERR_NULL_POINTER);
+    CHECK(shared == NULL, "  ... *out is NULL after a failed nni_image_new");
+    image_desc(&d, img, NNI_DTYPE_INT16);
+    EXPECT_ERR(nni_image_new(&d, NULL), NNI_ERR_NULL_POINTER);
+    d.voxel_count = NVOX - 1;
+    EXPECT_ERR(nni_image_new(&d, &shared), NNI_ERR_BUFFER_SIZE);
+    CHECK(shared == NULL, "  ... *out is NULL (wrong voxel count)");
+    image_desc(&d, img, NNI_DTYPE_INT16);
+    d.spacing[1] = NAN;
+    EXPECT_ERR(nni_image_new(&d, &shared), NNI_ERR_INVALID_ARGUMENT);
+    image_desc(&d, img, NNI_DTYPE_INT16);
+    if (!EXPECT_OK(nni_image_new(&d, &shared)) || shared == NULL)
+        return;
+
+    nni_session *a = open_session();
+    nni_session *b = open_session();
+    nni_session *own = open_session();
+    EXPECT_ERR(nni_session_set_shared_image(a, NULL), NNI_ERR_NULL_POINTER);
+    EXPECT_ERR(nni_session_set_shared_image(NULL, shared), NNI_ERR_NULL_POINTER);
+    EXPECT_ERR(nni_session_get_mask(a, got, NVOX), NNI_ERR_NO_IMAGE);
+    EXPECT_OK(nni_session_set_shared_image(a, shared));
+    EXPECT_OK(nni_session_set_shared_image(b, shared));
+    EXPECT_OK(nni_session_set_image(own, &d));
+    /* The image handle may go first: the sessions keep the image. */
+    nni_image_free(shared);
+    nni_image_free(NULL);
+    CHECK(1, "nni_image_free before the sessions (and of NULL)");
+
+    EXPECT_OK(nni_session_add_point(a, at_a, 1, 1));
+    EXPECT_OK(nni_session_add_point(b, at_b, 1, 1));
+    EXPECT_OK(nni_session_add_point(own, at_a, 1, 1));
+    EXPECT_OK(nni_session_get_mask(a, got, NVOX));
+    CHECK(memcmp(got, want_a, NVOX) == 0, "session A on the shared image segments sphere A exactly (Dice %.4f)",
+          dice(got, want_a, NVOX));
+    CHECK(mask_equals(own, got), "  ... the same mask as a session with its own copy of the image");
+    EXPECT_OK(nni_session_get_mask(b, got, NVOX));
+    CHECK(memcmp(got, want_b, NVOX) == 0, "session B on the same image segments sphere B exactly (Dice %.4f)",
+          dice(got, want_b, NVOX));
+    /* Each session's prompts and undo are its own. */
+    EXPECT_OK(nni_session_undo(a));
+    CHECK(mask_equals(b, want_b), "undo on A leaves B's mask as it was");
+    EXPECT_OK(nni_session_get_mask(a, got, NVOX));
+    CHECK(count_nonzero(got, NVOX) == 0, "  ... and A's mask is empty again");
+    nni_session_free(a);
+    EXPECT_OK(nni_session_add_point(b, at_a, 1, 1));
+    mask_or(got, want_a, want_b);
+    CHECK(mask_equals(b, got), "B predicts on after A is freed (both spheres)");
+    nni_session_free(b);
+    nni_session_free(own);
+}
+
 int main(void)
 {
     static int16_t img[NVOX];
@@ -1048,6 +1112,7 @@ int main(void)
     test_no_image();
     test_main_workflow(img);
     test_bad_input(img);
+    test_shared_image(img);
 
     printf("# %d checks, %d failed\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;

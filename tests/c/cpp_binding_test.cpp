@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -293,6 +294,27 @@ int main()
     EXPECT_ERROR(s.add_scribble_region({0, 0, 0}, {4, 4, 4}, std::vector<uint8_t>(10)),
                  NNI_ERR_BUFFER_SIZE, "");
     CHECK(s.get_mask() == mask_after_a, "failed calls left the mask unchanged");
+
+    // ------------------------------------------------------------------ shared image
+    {
+        std::optional<nni::Image> shared;
+        EXPECT_ERROR(shared.emplace(std::vector<float>(img.begin(), img.end() - 1), kDims),
+                     NNI_ERR_BUFFER_SIZE, "voxel_count");
+        EXPECT_OK(shared.emplace(img, kDims));
+        nni::Session a = open_session();
+        nni::Session b = open_session();
+        EXPECT_OK(a.set_shared_image(*shared));
+        EXPECT_OK(b.set_shared_image(*shared));
+        CHECK(a.dims() == kDims && b.dims() == kDims, "set_shared_image() sets dims()");
+        nni::Image moved = std::move(*shared);
+        EXPECT_ERROR(a.set_shared_image(*shared), NNI_ERR_NULL_POINTER, "image");
+        shared.reset();
+        { nni::Image gone = std::move(moved); } // the image handle goes before its sessions
+        EXPECT_OK(a.add_point(A.center()));
+        EXPECT_OK(b.add_point(B.center()));
+        CHECK(dice(a.get_mask(), ph.mask_a) >= 0.95 && dice(b.get_mask(), ph.mask_b) >= 0.95,
+              "two sessions on one shared Image, freed first: sphere A in one, B in the other");
+    }
 
     // ------------------------------------------------------------------ undo semantics
     {

@@ -60,6 +60,7 @@ from ctypes import (
 import numpy as np
 
 __all__ = [
+    "Image",
     "NniError",
     "Session",
     "load_library",
@@ -196,6 +197,9 @@ def _declare(lib):
         "nni_session_new": (c_int32, [POINTER(_Options), POINTER(c_void_p)]),
         "nni_session_free": (None, [c_void_p]),
         "nni_session_set_image": (c_int32, [c_void_p, POINTER(_ImageDesc)]),
+        "nni_image_new": (c_int32, [POINTER(_ImageDesc), POINTER(c_void_p)]),
+        "nni_image_free": (None, [c_void_p]),
+        "nni_session_set_shared_image": (c_int32, [c_void_p, c_void_p]),
         "nni_session_add_point": (c_int32, [c_void_p, I64P, c_int32, c_int32]),
         "nni_session_add_box": (c_int32, [c_void_p, I64P, I64P, c_int32, c_int32]),
         "nni_session_add_scribble": (c_int32, [c_void_p, U8P, c_size_t, c_int32, c_int32]),
@@ -336,8 +340,92 @@ def _u8p(a):
     return a.ctypes.data_as(POINTER(c_uint8))
 
 
-class Session:
+def _image_desc(image, spacing=None, origin=None, direction=None):
+    """The ``nni_image_desc`` of a 3D numpy image, and the (contiguous, native) array it points to,
+    which must stay alive while the descriptor is used."""
+    img = np.asarray(image)
+    if img.ndim != 3:
+        raise ValueError(f"image must be 3D, got shape {img.shape}")
+    if img.dtype in _WIDEN:
+        img = img.astype(_WIDEN[img.dtype])
+    if img.dtype.newbyteorder("=") in _DTYPES and not img.dtype.isnative:
+        img = img.astype(img.dtype.newbyteorder("="))
+    if img.dtype not in _DTYPES:
+        raise TypeError(
+            f"unsupported image dtype {img.dtype}; use uint8, int16, uint16, int32, float32 or float64"
+        )
+    img = np.ascontiguousarray(img)
+    d = _ImageDesc()
+    d.data = img.ctypes.data
+    d.dtype = _DTYPES[img.dtype]
+    d.voxel_count = img.size
+    d.dims[:] = [img.shape[2], img.shape[1], img.shape[0]]
+    sp = [1.0, 1.0, 1.0] if spacing is None else [float(x) for x in spacing]
+    if len(sp) != 3:
+        raise ValueError("spacing must have 3 values")
+    d.spacing[:] = [sp[2], sp[1], sp[0]]
+    d.origin[:] = [0.0, 0.0, 0.0] if origin is None else [float(x) for x in origin]
+    d.direction[:] = (
+        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        if direction is None
+        else [float(x) for x in np.asarray(direction, dtype=np.float64).ravel()]
+    )
+    return d, img
+
+
+class _Owned:
+    """A library handle freed by ``_FREE`` on close(), at the end of a ``with`` block, or when
+    garbage-collected."""
+
+    _FREE = ""
+    _WHAT = ""
+
+    def close(self):
+        if self._h is not None and self._h.value:
+            getattr(self._lib, self._FREE)(self._h)
+        self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _handle(self):
+        if self._h is None:
+            raise ValueError(f"{self._WHAT} is closed")
+        return self._h
+
+
+class Image(_Owned):
+    """An image converted and normalised once (``nni_image``), for several sessions at once
+    (:meth:`Session.set_shared_image`): N objects cost one float32 image, not N. Immutable; the
+    image and its sessions may be closed in any order."""
+
+    _FREE = "nni_image_free"
+    _WHAT = "image"
+
+    def __init__(self, image, spacing=None, origin=None, direction=None):
+        self._lib = load_library()
+        self._h = None
+        desc, img = _image_desc(image, spacing, origin, direction)
+        h = c_void_p()
+        _check(self._lib, self._lib.nni_image_new(ctypes.byref(desc), ctypes.byref(h)), "nni_image_new")
+        self._h = h
+        self.shape = tuple(int(s) for s in img.shape)
+
+
+class Session(_Owned):
     """One segmentation session over one model (``nni_session``)."""
+
+    _FREE = "nni_session_free"
+    _WHAT = "session"
 
     def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto",
                  history_bytes=0):
@@ -366,29 +454,7 @@ class Session:
         _check(self._lib, self._lib.nni_session_new(ctypes.byref(opts), ctypes.byref(h)), "nni_session_new")
         self._h = h
 
-    # -- lifetime ------------------------------------------------------------------------------
-    def close(self):
-        if self._h is not None and self._h.value:
-            self._lib.nni_session_free(self._h)
-        self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _handle(self):
-        if self._h is None:
-            raise ValueError("session is closed")
-        return self._h
-
+    # -- calls -------------------------------------------------------------------------------
     def _call(self, name, *args):
         return self._finish(getattr(self._lib, name)(self._handle(), *args), name)
 
@@ -412,35 +478,17 @@ class Session:
         float32 or float64 (bool, int8, float16 are widened losslessly). ``spacing`` is per array
         axis (a0, a1, a2); ``origin`` (world x, y, z) and ``direction`` (row-major 3x3, column c =
         world direction of index axis i, j, k) are passed to the ABI as they are."""
-        img = np.asarray(image)
-        if img.ndim != 3:
-            raise ValueError(f"image must be 3D, got shape {img.shape}")
-        if img.dtype in _WIDEN:
-            img = img.astype(_WIDEN[img.dtype])
-        if img.dtype.newbyteorder("=") in _DTYPES and not img.dtype.isnative:
-            img = img.astype(img.dtype.newbyteorder("="))
-        if img.dtype not in _DTYPES:
-            raise TypeError(
-                f"unsupported image dtype {img.dtype}; use uint8, int16, uint16, int32, float32 or float64"
-            )
-        img = np.ascontiguousarray(img)
-        d = _ImageDesc()
-        d.data = img.ctypes.data
-        d.dtype = _DTYPES[img.dtype]
-        d.voxel_count = img.size
-        d.dims[:] = [img.shape[2], img.shape[1], img.shape[0]]
-        sp = [1.0, 1.0, 1.0] if spacing is None else [float(x) for x in spacing]
-        if len(sp) != 3:
-            raise ValueError("spacing must have 3 values")
-        d.spacing[:] = [sp[2], sp[1], sp[0]]
-        d.origin[:] = [0.0, 0.0, 0.0] if origin is None else [float(x) for x in origin]
-        d.direction[:] = (
-            [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-            if direction is None
-            else [float(x) for x in np.asarray(direction, dtype=np.float64).ravel()]
-        )
-        self._call("nni_session_set_image", ctypes.byref(d))
+        desc, img = _image_desc(image, spacing, origin, direction)
+        self._call("nni_session_set_image", ctypes.byref(desc))
         self._shape = tuple(int(s) for s in img.shape)
+
+    def set_shared_image(self, image):
+        """Give the session an :class:`Image` made once for several sessions (one object each):
+        the same as :meth:`set_image` with its voxels, without another copy."""
+        if not isinstance(image, Image):
+            raise TypeError(f"expected an Image, got {type(image).__name__}")
+        self._call("nni_session_set_shared_image", image._handle())
+        self._shape = image.shape
 
     def _need_image(self):
         if self._shape is None:

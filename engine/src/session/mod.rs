@@ -45,7 +45,8 @@ const F16_MAX: f64 = 65504.0;
 /// What belongs to the current image besides what other threads may read ([`view`]): its
 /// preprocessed voxels, the interaction channels, the interaction intensity and the undo record.
 struct ImageState {
-    image: PreprocessedImage,
+    /// Shared with every other session on the same image ([`Session::set_shared_image`]).
+    image: Arc<PreprocessedImage>,
     channels: Vec<SparseChannel>,
     intensity: f64,
     /// The running transaction's record (Some only during a prompt).
@@ -209,6 +210,14 @@ impl Session {
     /// prediction queue is kept, as in the reference. On error the session is unchanged.
     pub fn set_image(&mut self, voxels: VoxelData<'_>, shape: Shape) -> Result<()> {
         let image = PreprocessedImage::new(voxels, shape)?;
+        self.set_shared_image(Arc::new(image))
+    }
+
+    /// Set an image preprocessed once and shared with other sessions (one object each): the
+    /// same as [`Session::set_image`] with its voxels, without another float32 copy. The
+    /// preprocessing depends on the image alone, so sessions of different models may share one.
+    pub fn set_shared_image(&mut self, image: Arc<PreprocessedImage>) -> Result<()> {
+        let shape = image.shape;
         let n = image.data.len();
         let mut mask = Vec::new();
         mask.try_reserve_exact(n)
@@ -231,6 +240,11 @@ impl Session {
             last_changed: None,
         }));
         Ok(())
+    }
+
+    /// The current image, preprocessed (for sharing with another session).
+    pub fn image(&self) -> Option<Arc<PreprocessedImage>> {
+        self.state.as_ref().map(|s| s.image.clone())
     }
 
     // ----------------------------------------------------------------- prompts
