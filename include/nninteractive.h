@@ -214,6 +214,13 @@ void nni_image_free(struct nni_image *img);
 // same time.
 int32_t nni_session_set_shared_image(struct nni_session *s, const struct nni_image *img);
 
+// A shared image handle for the image `s` holds now (set by `nni_session_set_image` or
+// `nni_session_set_shared_image`), to give to more sessions without converting it again. On
+// success `*out` owns a handle to free with `nni_image_free`; `NNI_ERR_NO_IMAGE` before an image.
+// Thread safety: One changing call at a time on the session: `NNI_ERR_BUSY` at once while
+// another runs (also from a progress callback).
+int32_t nni_session_share_image(struct nni_session *s, struct nni_image **out);
+
 // Library version as `(major << 16) | (minor << 8) | patch`.
 // Thread safety: Any thread.
 uint32_t nni_version(void);

@@ -163,3 +163,25 @@ pub unsafe extern "C" fn nni_session_set_shared_image(
         s.lock()?.set_shared_image(img.image.clone())
     })
 }
+
+/// A shared image handle for the image `s` holds now (set by `nni_session_set_image` or
+/// `nni_session_set_shared_image`), to give to more sessions without converting it again. On
+/// success `*out` owns a handle to free with `nni_image_free`; `NNI_ERR_NO_IMAGE` before an image.
+/// Thread safety: One changing call at a time on the session: `NNI_ERR_BUSY` at once while
+/// another runs (also from a progress callback).
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_share_image(
+    s: *mut nni_session,
+    out: *mut *mut nni_image,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises NULL or a writable pointer slot.
+        let out = unsafe { out.as_mut() }.ok_or(Error::NullPointer("out"))?;
+        *out = std::ptr::null_mut();
+        // SAFETY: the caller promises NULL or a live handle.
+        let s = unsafe { session_ref(s)? };
+        let image = s.lock()?.image().ok_or(Error::NoImage)?;
+        *out = Box::into_raw(Box::new(nni_image { image }));
+        Ok(())
+    })
+}

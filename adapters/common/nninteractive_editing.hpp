@@ -185,6 +185,38 @@ public:
         active_ = true;
     }
 
+    /// Whether the object `value` of `labels` is exactly the seed this editor holds (as begin()
+    /// found it or the last commit() left it): when it is, the host has not changed it since.
+    template <class L> bool seed_matches(const L *labels, size_t n, L value) const
+    {
+        check_size(n, labels != nullptr);
+        if (!active_) {
+            return false;
+        }
+        BoxBuilder bb(dims_);
+        for (size_t at = 0; at < voxel_count(); ++at) {
+            if (labels[at] == value) {
+                bb.add(at);
+            }
+        }
+        const Region box = bb.box();
+        if (box.empty() || seed_box_.empty()) {
+            return box.empty() && seed_box_.empty();
+        }
+        if (box.min != seed_box_.min || box.max != seed_box_.max) {
+            return false;
+        }
+        bool same = true;
+        for_each_voxel(dims_, box, [&](size_t at, size_t local) {
+            same = same && (labels[at] == value ? 1 : 0) == seed_[local];
+        });
+        return same;
+    }
+
+    /// Whether the editor is active on an object without voxels (a new one, or one committed
+    /// empty).
+    bool seed_empty() const noexcept { return active_ && seed_box_.empty(); }
+
     /// Drops the session's prompts and returns to the object as begin() found it (or as the
     /// last commit() left it); sync() afterwards reports the region to refresh.
     void reset()

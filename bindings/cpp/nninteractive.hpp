@@ -382,6 +382,9 @@ public:
     const nni_image *native_handle() const noexcept { return handle_; }
 
 private:
+    friend class Session;
+    Image(nni_image *adopted, const Dims3 &dims) noexcept : handle_(adopted), dims_(dims) {}
+
     template <class T> static const T *checked_type(const T *data) noexcept
     {
         static_assert(is_voxel_type<T>::value, "nni::Image: voxels must be uint8_t, int16_t, "
@@ -512,6 +515,15 @@ public:
     {
         finish(nni_session_set_shared_image(handle_, image.native_handle()));
         dims_ = image.dims();
+    }
+
+    /// The image this session holds now, as an Image to give to more sessions without
+    /// converting it again. Throws nni::Error(NNI_ERR_NO_IMAGE) before an image.
+    Image share_image() const
+    {
+        nni_image *raw = nullptr;
+        detail::check(nni_session_share_image(handle_, &raw));
+        return Image(raw, dims_);
     }
 
     /// Size of the current image along i, j, k; all zero before the first successful

@@ -4,9 +4,11 @@
 // MITK keeps a multi-label segmentation as label group images (itk::Image<mitk::Label::PixelType
 // = unsigned short, 3> in the reference image's geometry) and shows a tool's result as a
 // preview until the user confirms it (mitk::SegWithPreviewTool). LabelSegmenter is that tool's
-// engine: one session over the reference image, one active label at a time, world (LPS)
-// prompts through the ITK adapter, a preview image refreshed region by region, confirm into
-// the group image respecting locked labels, undo and reset.
+// engine: the reference image converted once and shared by one session per label (switching
+// labels keeps each one's prompts and history; a label is seeded again only when its voxels
+// changed in the group image), one active label at a time, world (LPS) prompts through the ITK
+// adapter, a preview image refreshed region by region, confirm into the group image respecting
+// locked labels, undo and redo of any depth, reset.
 //
 //   nni::mitk_tool::LabelSegmenter seg(nni::SessionOptions{model});
 //   seg.SetReferenceImage(image);                   // any itk::Image<T, 3>
@@ -139,8 +141,14 @@ public:
         return touched(seg_.drawn(mask->GetBufferPointer(), voxel_count(), lasso, positive, search));
     }
 
-    /// Undoes the last prompt (one level); false when there is none since the label was
-    /// activated, reset or confirmed.
+    /// Re-applies the prompt Undo() took back last (no network run); false when none.
+    bool Redo() { return touched(seg_.redo()); }
+
+    /// AutoZoom on or off for every label.
+    void SetAutoZoom(bool on) { seg_.set_autozoom(on); }
+
+    /// Undoes the label's last prompt; repeated, steps back through its prompts; false when
+    /// there is none since the label was seeded, reset or confirmed.
     bool Undo() { return touched(seg_.undo()); }
 
     /// Drops the active label's prompts: the preview returns to the label as activated (or as
@@ -176,7 +184,7 @@ public:
     /// The geometry the prompts are mapped with.
     const nni::itk::Geometry &GetGeometry() const noexcept { return seg_.geometry(); }
 
-    /// The session, for settings (AutoZoom, progress callback, cancel).
+    /// The reference image's session (the image every label's session shares).
     Session &GetSession() noexcept { return seg_.session(); }
 
 private:

@@ -212,7 +212,7 @@ bool mitk::NNInteractiveNativeTool::SetAutoZoom(bool on)
   return this->Guarded([&] {
     if (!m_Segmenter)
       throw nni::Error(NNI_ERR_MODEL, "load a model first");
-    m_Segmenter->GetSession().set_autozoom(on);
+    m_Segmenter->SetAutoZoom(on);
   });
 }
 

@@ -8,6 +8,7 @@
 
 #include <itkImageRegionIteratorWithIndex.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cmath>
 #include <set>
@@ -173,7 +174,11 @@ int main()
         NNI_CHECK(after_negative < ones / 10);
         NNI_CHECK(seg.Undo());
         NNI_CHECK(label_dice(seg.GetPreview()->GetBufferPointer(), 1, truth_a) >= 0.95);
-        NNI_CHECK(!seg.Undo()); // one level
+        NNI_CHECK(!seg.Undo()); // nothing before it since the label was seeded
+        NNI_CHECK(seg.Redo());  // the negative click again, without a network run
+        NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 1) == after_negative);
+        NNI_CHECK(!seg.Redo());
+        NNI_CHECK(seg.Undo());
         seg.AddPoint(centre_a, false);
         seg.ResetInteractions();
         NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 1) == ones);
@@ -187,6 +192,32 @@ int main()
             NNI_CHECK(diff == 0);
         }
         NNI_CHECK(seg.ConfirmInto(group.GetPointer()) == 0); // nothing changed
+
+        // 3b. switching labels keeps each label's session: label 1's unconfirmed negative click
+        //     is still there after a visit to label 2, with its undo history; a label whose
+        //     voxels changed in the group image is seeded again from them
+        seg.AddPoint(centre_b); // a second object into label 1 (B is label 2's, unconfirmed here)
+        seg.AddPoint(centre_a, false);
+        const size_t pending1 = count_value(seg.GetPreview()->GetBufferPointer(), n, 1);
+        seg.ActivateLabel(group.GetPointer(), 2);
+        NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 2) == twos);
+        NNI_CHECK(!seg.Undo()); // label 2 has nothing to undo since its confirm
+        seg.ActivateLabel(group.GetPointer(), 1);
+        NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 1) == pending1);
+        std::printf("  label 1 again after label 2: %zu voxels pending (two prompts kept)\n", pending1);
+        NNI_CHECK(seg.Undo() && seg.Undo()); // both prompts, in order
+        NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 1) == ones);
+        NNI_CHECK(!seg.Undo());
+        NNI_CHECK(seg.Redo());
+        seg.ActivateLabel(group.GetPointer(), 2);
+        const size_t at = std::find(labels, labels + n, LabelPixel(1)) - labels;
+        labels[at] = 0; // the user erases a voxel of label 1 in the viewer
+        seg.ActivateLabel(group.GetPointer(), 1);
+        NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 1) == ones - 1); // seeded again
+        NNI_CHECK(!seg.Undo());
+        labels[at] = 1;
+        seg.ActivateLabel(group.GetPointer(), 1);
+        NNI_CHECK(count_value(seg.GetPreview()->GetBufferPointer(), n, 1) == ones);
 
         // 4. label 3: a lasso around sphere B with label 2 locked: label 2 keeps its voxels
         seg.ActivateLabel(group.GetPointer(), 3);

@@ -4,15 +4,17 @@
 //
 // Slicer keeps a volume as a vtkImageData index grid plus an IJK-to-RAS matrix, takes prompts
 // from markups (control points in world RAS: fiducials, ROIs, open and closed curves) and keeps
-// each segment as a binary labelmap. SegmentSegmenter is the logic's engine: one session over
-// the volume, one segment at a time (its labelmap resampled onto the volume's grid by the
-// caller, as vtkSlicerNNInteractiveLogic does), world (RAS) prompts through the VTK adapter,
-// a preview labelmap refreshed region by region, apply into the segment's labelmap, undo and
-// reset.
+// each segment as a binary labelmap. SegmentSegmenter is the logic's engine: the volume
+// converted once and shared by one session per segment (switching segments keeps each one's
+// prompts and history; a segment is seeded again only when its labelmap changed), one active
+// segment at a time (its labelmap resampled onto the volume's grid by the caller, as
+// vtkSlicerNNInteractiveLogic does), world (RAS) prompts through the VTK adapter, a preview
+// labelmap refreshed region by region, apply into the segment's labelmap, undo and redo of any
+// depth, reset.
 //
 //   nni::slicer::SegmentSegmenter seg(nni::SessionOptions{model});
 //   seg.SetVolume(volumeNode->GetImageData(), ijkToWorld);  // IJK-to-RAS (with parent transforms)
-//   seg.ActivateSegment(segmentLabelmapOnVolumeGrid);       // or nullptr for a new segment
+//   seg.ActivateSegment(segmentLabelmapOnVolumeGrid, "Segment_1");  // or nullptr: a new one
 //   seg.AddPoint(ras, true);
 //   seg.AddROI(roiCornersRas, true);                        // vtkMRMLMarkupsROINode corners
 //   seg.AddClosedCurve(curvePointsRas, false);              // a negative lasso
@@ -82,17 +84,20 @@ public:
         preview_ = preview;
     }
 
-    /// Makes a segment the one the next prompts refine. `labelmap` is its binary labelmap on
-    /// the volume's grid (same extent; any scalar type, nonzero = in the segment), or null for a
-    /// new, empty segment. Its voxels seed the session and fill the preview.
-    void ActivateSegment(vtkImageData *labelmap)
+    /// Makes the segment `segment_id` the one the next prompts refine. `labelmap` is its binary
+    /// labelmap on the volume's grid (same extent; any scalar type, nonzero = in the segment), or
+    /// null for a new, empty segment. A segment seen before whose labelmap has not changed since
+    /// goes on where it was (prompts, prediction, undo history); otherwise its voxels seed it.
+    /// The preview shows the segment's current prediction.
+    void ActivateSegment(vtkImageData *labelmap, const std::string &segment_id = std::string())
     {
         require_volume();
+        const uint64_t key = std::hash<std::string>{}(segment_id);
         if (labelmap == nullptr) {
-            seg_.activate(nullptr, voxel_count(), uint8_t(1), preview_buffer());
+            seg_.activate_object(key, nullptr, voxel_count(), uint8_t(1), preview_buffer());
         } else {
             const std::vector<uint8_t> binary = binary_of(labelmap);
-            seg_.activate(binary.data(), binary.size(), uint8_t(1), preview_buffer());
+            seg_.activate_object(key, binary.data(), binary.size(), uint8_t(1), preview_buffer());
         }
         preview_->Modified();
     }
@@ -130,9 +135,15 @@ public:
         return touched(seg_.scribble(points, slice_normal, brush_radius, positive));
     }
 
-    /// Undoes the last prompt (one level); false when there is none since the segment was
-    /// activated, reset or applied.
+    /// Undoes the segment's last prompt; repeated, steps back through its prompts since it was
+    /// seeded, reset or applied. False when there is none.
     bool Undo() { return touched(seg_.undo()); }
+
+    /// Re-applies the prompt Undo() took back last (no network run); false when none.
+    bool Redo() { return touched(seg_.redo()); }
+
+    /// AutoZoom on or off for every segment.
+    void SetAutoZoom(bool on) { seg_.set_autozoom(on); }
 
     /// Drops the prompts: the preview returns to the segment as activated (or last applied).
     void ResetInteractions()
@@ -184,7 +195,7 @@ public:
     /// The geometry prompts are mapped with.
     const nni::vtk::Geometry &GetGeometry() const noexcept { return seg_.geometry(); }
 
-    /// The session, for settings (AutoZoom, progress callback, cancel).
+    /// The volume's session (the image every segment's session shares).
     Session &GetSession() noexcept { return seg_.session(); }
 
 private:

@@ -263,7 +263,9 @@ bool vtkSlicerNNInteractiveLogic::SetSegment(vtkMRMLSegmentationNode* segmentati
       }
       CopyOverlap(resampled, onGrid);
     }
-    this->Internal->Segmenter->ActivateSegment(onGrid);
+    // One session per segment (keyed by node and segment): switching back keeps its prompts.
+    const char* nodeID = segmentationNode->GetID();
+    this->Internal->Segmenter->ActivateSegment(onGrid, std::string(nodeID ? nodeID : "") + "/" + segmentID);
     this->Internal->SegmentOnGrid = onGrid;
     this->Internal->SegmentationNode = segmentationNode;
     this->Internal->SegmentID = segmentID;
@@ -416,7 +418,7 @@ bool vtkSlicerNNInteractiveLogic::SetAutoZoom(bool on)
     {
       throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "SetAutoZoom: load a model first");
     }
-    this->Internal->Segmenter->GetSession().set_autozoom(on);
+    this->Internal->Segmenter->SetAutoZoom(on);
   });
 }
 

@@ -155,6 +155,24 @@ int main()
         NNI_CHECK(count_nonzero(seg.GetPreview()) == a_voxels);
         NNI_CHECK(seg.ApplyTo(segment_a) == 0);
 
+        // 4b. segments by ID keep their sessions: back to A, its pending prompt and its undo
+        //     history are still there (the volume is shared, not converted again)
+        seg.ActivateSegment(segment_a, "A");
+        seg.AddClosedCurve(circle_on(oblique_slice(centre_a), 4.0), false);
+        const size_t pending_a = count_nonzero(seg.GetPreview());
+        NNI_CHECK(pending_a < a_voxels / 10);
+        seg.ActivateSegment(segment_b, "B");
+        NNI_CHECK(count_nonzero(seg.GetPreview()) == count_nonzero(segment_b));
+        seg.ActivateSegment(segment_a, "A");
+        NNI_CHECK(count_nonzero(seg.GetPreview()) == pending_a);
+        NNI_CHECK(seg.Undo());
+        NNI_CHECK(count_nonzero(seg.GetPreview()) == a_voxels);
+        NNI_CHECK(!seg.Undo());
+        NNI_CHECK(seg.Redo());
+        NNI_CHECK(count_nonzero(seg.GetPreview()) == pending_a);
+        seg.ResetInteractions();
+        NNI_CHECK(count_nonzero(seg.GetPreview()) == a_voxels);
+
         // 5. segment B again: an open curve (scribble) on an oblique slice keeps it
         seg.ActivateSegment(segment_b);
         const Slice sl = oblique_slice(centre_b, {0.3, -1.0, 0.5});

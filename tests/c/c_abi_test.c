@@ -1065,6 +1065,20 @@ static void test_shared_image(const int16_t *img)
     EXPECT_OK(nni_session_set_shared_image(a, shared));
     EXPECT_OK(nni_session_set_shared_image(b, shared));
     EXPECT_OK(nni_session_set_image(own, &d));
+    {
+        nni_image *again = (nni_image *)&d; /* any non-NULL value: must be reset on failure */
+        nni_session *bare = open_session();
+        EXPECT_ERR(nni_session_share_image(bare, &again), NNI_ERR_NO_IMAGE);
+        CHECK(again == NULL, "  ... *out is NULL (no image yet)");
+        EXPECT_ERR(nni_session_share_image(own, NULL), NNI_ERR_NULL_POINTER);
+        EXPECT_OK(nni_session_share_image(own, &again));
+        EXPECT_OK(nni_session_set_shared_image(bare, again));
+        nni_image_free(again);
+        EXPECT_OK(nni_session_add_point(bare, at_b, 1, 1));
+        CHECK(mask_equals(bare, want_b), "a session given the image another session holds "
+                                         "(nni_session_share_image) segments sphere B exactly");
+        nni_session_free(bare);
+    }
     /* The image handle may go first: the sessions keep the image. */
     nni_image_free(shared);
     nni_image_free(NULL);
