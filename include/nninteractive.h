@@ -247,6 +247,18 @@ int32_t nni_openvino_init(const char *path);
 // Thread safety: Any thread.
 void nni_session_options_init(struct nni_session_options *opts);
 
+// Write the session's prompt log into `buf` snprintf-style (UTF-8 JSON, at most `len - 1` bytes
+// plus a NUL) and return its full length in bytes, excluding the NUL; `buf` may be NULL with
+// `len` 0 to ask for the length. The log holds every call that changed the session since its
+// image was set, in order, with its arguments (coordinates in (i, j, k), masks as region plus
+// run-length code), undo, redo and reset, AutoZoom, the precision and runtime, the model's
+// SHA-256 and metadata, the library version, and SHA-256 hashes of the normalised image and of
+// the mask; `nni replay` gives the same mask from it. Returns 0 when there is no log to give
+// (NULL session, no image, or `NNI_ERR_BUSY` while another call runs), with the reason in
+// `nni_last_error_message`.
+// Thread safety: One call at a time on the session, as a changing call.
+size_t nni_session_export_log(struct nni_session *s, char *buf, size_t len);
+
 // Copy the current mask (0/1; image-shaped, i fastest) into `out` (`len` = voxel count).
 // Thread safety: Any thread, also while a prompt runs (it then copies the mask as it was before
 // that prompt) and from the progress callback; never waits for a prompt.

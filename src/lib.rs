@@ -15,6 +15,7 @@
 //! | [`prompts`] | points, boxes, scribbles, lassos, initial masks |
 //! | [`mask`] | reading the mask, a region of it, and the last changed box |
 //! | [`progress`] | the progress callback and cancel |
+//! | [`log`] | the prompt log (how the mask was made, replayable) |
 //!
 //! Conventions: every function returns an `int32_t` status (`NNI_OK` = 0) unless it is a pure
 //! getter; the message of the last failure on the calling thread is read with
@@ -45,6 +46,7 @@
 pub mod boundary;
 pub mod image;
 pub mod library;
+pub mod log;
 pub mod mask;
 pub mod progress;
 pub mod prompts;

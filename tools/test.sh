@@ -68,15 +68,16 @@ stage_mitk() {
     return "$status"
 }
 stage_reference() { tools/setup/ref.sh; }
+build_nni() { cargo build --quiet -p nninteractive -p nni; }
 stage_conformance-shared() {
-    build_lib && tools/test/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
+    build_nni && tools/test/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
 }
-stage_conformance-own() { build_lib && tools/test/conformance tests/conformance; }
+stage_conformance-own() { build_nni && tools/test/conformance tests/conformance; }
 stage_conformance-fast() {
-    build_lib && tools/test/conformance tests/conformance --precision fast --dice-min 0.98
+    build_nni && tools/test/conformance tests/conformance --precision fast --dice-min 0.98
 }
 stage_server() {
-    build_lib && cargo build --quiet -p nni && tools/setup/ref.sh >/dev/null && tools/setup/client.sh &&
+    build_nni && tools/setup/ref.sh >/dev/null && tools/setup/client.sh &&
         .venv-client/bin/python tools/test/server.py
 }
 stage_fuzz() { tools/setup/fuzz.sh && tools/test/fuzz.sh "${NNI_FUZZ_SECONDS:-60}"; }

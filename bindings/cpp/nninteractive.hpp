@@ -517,6 +517,24 @@ public:
         dims_ = image.dims();
     }
 
+    /// The prompt log (JSON): every call that changed the session since its image was set,
+    /// with the model's and image's SHA-256 (`nni replay` makes the same mask from it). Throws
+    /// nni::Error: NNI_ERR_NO_IMAGE before an image, NNI_ERR_BUSY while another call runs.
+    std::string export_log() const
+    {
+        if (voxel_count() == 0) {
+            throw Error(NNI_ERR_NO_IMAGE, "export_log: set an image first");
+        }
+        const size_t n = nni_session_export_log(handle_, nullptr, 0);
+        if (n == 0) {
+            throw Error(NNI_ERR_BUSY, last_error_message());
+        }
+        std::string text(n + 1, '\0');
+        nni_session_export_log(handle_, &text[0], text.size());
+        text.resize(n);
+        return text;
+    }
+
     /// The image this session holds now, as an Image to give to more sessions without
     /// converting it again. Throws nni::Error(NNI_ERR_NO_IMAGE) before an image.
     Image share_image() const

@@ -3,7 +3,9 @@
 //! `nni demo` runs the whole pipeline on the embedded default model and a generated phantom.
 //! `nni segment --image CT.nii.gz --out mask.nii.gz --point 120,88,40 [...]` segments a file.
 //! `nni serve --model M.onnx` serves nnInteractive's remote protocol (see `serve.rs`).
+//! `nni replay --log LOG.json --image IMG --out MASK` makes a logged mask again (see `replay.rs`).
 
+mod replay;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +74,12 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Make a logged mask again: apply a prompt log to its image (the same model and image,
+    /// checked by their SHA-256) and write the mask, checked bit for bit against the log.
+    Replay {
+        #[command(flatten)]
+        args: replay::ReplayArgs,
+    },
     /// Segment a generated phantom with the embedded default model; writes a mask and a PNG.
     Demo {
         /// Output folder.
@@ -126,6 +134,9 @@ enum Command {
         /// Prompts as JSON: {"prompts": [{"type": "point", "ijk": [i,j,k], "positive": true}, ...]}.
         #[arg(long)]
         prompts: Option<PathBuf>,
+        /// Write the prompt log here (JSON; `nni replay` makes the mask again from it).
+        #[arg(long)]
+        log_out: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -407,6 +418,7 @@ fn init(
 
 fn real_main(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Replay { args } => replay::run(args, DEFAULT_MODEL),
         Command::Serve { args, common } => {
             let opts = network_options(&common, args.threads)?;
             serve::run(args, opts, !common.no_autozoom)
@@ -499,6 +511,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
             neg_points,
             boxes,
             prompts,
+            log_out,
             common,
         } => {
             let mut session = match model {
@@ -549,7 +562,13 @@ fn real_main(cli: Cli) -> Result<(), String> {
                     "no prompts given (use --point, --neg-point, --box or --prompts)".into(),
                 );
             }
-            run(&mut session, &vol, &list, &out, png.as_deref())
+            run(&mut session, &vol, &list, &out, png.as_deref())?;
+            if let Some(path) = log_out {
+                let text = session.export_log().map_err(|e| e.to_string())?;
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                eprintln!("prompt log written to {}", path.display());
+            }
+            Ok(())
         }
     }
 }

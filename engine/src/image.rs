@@ -98,6 +98,8 @@ pub struct PreprocessedImage {
     pub std: f32,
     /// Bounding box of the nonzero voxels the statistics were taken over.
     pub nonzero_bbox: BBox,
+    /// SHA-256 of `data`, computed on first use (prompt logs).
+    sha256: std::sync::OnceLock<String>,
 }
 
 impl PreprocessedImage {
@@ -160,7 +162,16 @@ impl PreprocessedImage {
             mean,
             std,
             nonzero_bbox: bbox,
+            sha256: std::sync::OnceLock::new(),
         })
+    }
+}
+
+impl PreprocessedImage {
+    /// SHA-256 (hex) of the normalised voxels as float32 little-endian, C order; computed once.
+    pub fn sha256(&self) -> &str {
+        self.sha256
+            .get_or_init(|| crate::session::log::float32_sha256(&self.data))
     }
 }
 

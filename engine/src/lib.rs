@@ -5,7 +5,7 @@
 //! # Module map
 //! | module | job |
 //! |---|---|
-//! | [`session`] | the interactive session: image, prompts and mask ([`session`]), undo transactions (`session::transaction`), the prediction pipeline: AutoZoom and refinement (`session::predict`) |
+//! | [`session`] | the interactive session: image, prompts and mask ([`session`]), undo transactions (`session::transaction`), the prediction pipeline: AutoZoom and refinement (`session::predict`), the prompt log and its replay (`session::log`) |
 //! | [`image`] | image preprocessing: dtype conversion, z-score over the nonzero box |
 //! | [`prompts`] | prompt rasterisation values (point ball, float16 rounding rules) |
 //! | [`channels`] | compact (chunked, sparse) float16 storage of the interaction channels |
@@ -82,7 +82,9 @@ pub fn open_session_with(model: &Path, opts: &NetworkOptions) -> Result<Session>
         )));
     }
     let (net, meta) = backend::shared::open_shared(model, opts)?;
-    Ok(Session::new(net, meta))
+    let mut session = Session::new(net, meta);
+    session.set_network_options(*opts);
+    Ok(session)
 }
 
 /// Open a model held in memory (`label` names it in messages) and make a session on it.
@@ -92,7 +94,9 @@ pub fn open_session_from_bytes(
     opts: &NetworkOptions,
 ) -> Result<Session> {
     let (net, meta) = backend::open_network(model, label, opts)?;
-    Ok(Session::new(net, meta))
+    let mut session = Session::new(net, meta);
+    session.set_network_options(*opts);
+    Ok(session)
 }
 
 /// Text of a caught panic payload.

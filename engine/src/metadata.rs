@@ -94,6 +94,10 @@ pub struct ModelMetadata {
     pub supports_zero_shot_label_refinement: bool,
     /// License text or identifier of the weights.
     pub license: String,
+    /// SHA-256 of the ONNX file (hex), when the model was opened from its bytes (empty else).
+    pub sha256: String,
+    /// The metadata as the file carries it (for prompt logs).
+    pub source: serde_json::Value,
     /// Name of the network input tensor.
     pub input_name: String,
     /// Name of the network output tensor.
@@ -120,7 +124,9 @@ impl ModelMetadata {
 
     /// Parse and validate the JSON metadata string.
     pub fn from_json(text: &str) -> Result<Self> {
-        let raw: RawMeta = serde_json::from_str(text)
+        let source: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::Model(format!("metadata `{METADATA_KEY}` is not valid: {e}")))?;
+        let raw: RawMeta = serde_json::from_value(source.clone())
             .map_err(|e| Error::Model(format!("metadata `{METADATA_KEY}` is not valid: {e}")))?;
         if let Some(f) = raw.format {
             if f != 1 {
@@ -281,6 +287,8 @@ impl ModelMetadata {
             point_radius: radius as usize,
             interaction_decay: decay,
             license: raw.license.unwrap_or_else(|| "!!MISSING!!".into()),
+            sha256: String::new(),
+            source,
             input_name: raw.input_name.unwrap_or_else(|| "input".into()),
             output_name: raw.output_name.unwrap_or_else(|| "logits".into()),
         })

@@ -443,3 +443,99 @@ fn intensity_renormalises_before_float16_overflows() {
     assert!(s.undo().unwrap());
     assert_eq!(s.intensity().unwrap(), before);
 }
+
+#[test]
+fn prompt_log_replays_every_kind_of_call_bit_for_bit() {
+    use nninteractive_engine::session::log::{self, LogCall, PromptLog};
+    let ph = phantom();
+    let mut s = with_image(&ph);
+    let shape = ph.shape;
+    let n = shape.iter().product::<usize>();
+    s.add_point([16.0, 16.0, 16.0], true, true).unwrap();
+    s.add_box([16.0, 40.0, 40.0], [17.0, 53.0, 53.0], true, true)
+        .unwrap();
+    let mut scribble = vec![0u8; n];
+    for a2 in 28..36 {
+        scribble[linear(shape, 44, 30, a2)] = 1;
+    }
+    s.add_mask(MaskPrompt::Scribble, &scribble, None, true, false)
+        .unwrap();
+    s.predict_queued(false).unwrap().expect("a queued prompt");
+    s.undo().unwrap();
+    s.redo().unwrap();
+    s.set_autozoom(false);
+    let region = BBox::new([14, 14, 14], [19, 19, 19]);
+    let lasso = vec![1u8; region.voxels()];
+    s.add_mask(MaskPrompt::Lasso, &lasso, Some(region), false, true)
+        .unwrap();
+    assert!(!s.redo().unwrap()); // nothing to redo: not logged
+    let before_reset = s.export_log().unwrap();
+    s.reset().unwrap();
+    let initial = s.mask().map(|m| m.to_vec()).unwrap();
+    s.set_initial_mask(&initial, false).unwrap();
+    s.add_point([16.0, 46.0, 46.0], true, true).unwrap();
+    let text = s.export_log().unwrap();
+    let logged: PromptLog = serde_json::from_str(&text).unwrap();
+    let ops: Vec<&str> = logged
+        .calls
+        .iter()
+        .map(|c| match c {
+            LogCall::Point { .. } => "point",
+            LogCall::Box { .. } => "box",
+            LogCall::Scribble { .. } => "scribble",
+            LogCall::Lasso { .. } => "lasso",
+            LogCall::InitialMask { .. } => "initial",
+            LogCall::Predict { .. } => "predict",
+            LogCall::Undo => "undo",
+            LogCall::Redo => "redo",
+            LogCall::Reset => "reset",
+            LogCall::Autozoom { .. } => "autozoom",
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "point", "box", "scribble", "predict", "undo", "redo", "autozoom", "lasso", "reset",
+            "initial", "point"
+        ]
+    );
+    // Coordinates are (i, j, k): the box's flat axis a0 is k.
+    assert_eq!(
+        logged.calls[1],
+        LogCall::Box {
+            min_ijk: [40.0, 40.0, 16.0],
+            max_ijk: [53.0, 53.0, 17.0],
+            positive: true,
+            run_prediction: true
+        }
+    );
+    assert_eq!(logged.model.name, "blob-grow-p32");
+    assert_eq!(logged.model.sha256.len(), 64);
+    assert_eq!(logged.image.dims_ijk, [64, 64, 64]);
+
+    for (text, what) in [(&before_reset, "before the reset"), (&text, "at the end")] {
+        let logged: PromptLog = serde_json::from_str(text).unwrap();
+        let mut r = session();
+        r.set_autozoom(logged.autozoom);
+        r.set_image(VoxelData::I16(&ph.image), ph.shape).unwrap();
+        assert_eq!(r.image().unwrap().sha256(), logged.image.sha256);
+        log::replay(&mut r, &logged).unwrap();
+        let mask = r.mask().unwrap().to_vec();
+        assert_eq!(log::sha256_hex(&mask), logged.mask.sha256, "{what}");
+        // The replayed session's own log is the same log.
+        let again: PromptLog = serde_json::from_str(&r.export_log().unwrap()).unwrap();
+        assert_eq!(again.calls, logged.calls, "{what}");
+    }
+    assert_eq!(
+        log::sha256_hex(&s.mask().unwrap()),
+        logged.mask.sha256,
+        "the log names the session's mask"
+    );
+    // A log that diverges (an undo with nothing to undo) is an error, not a silent difference.
+    let mut broken = logged.clone();
+    broken.calls.insert(0, LogCall::Undo);
+    let mut r = session();
+    r.set_image(VoxelData::I16(&ph.image), ph.shape).unwrap();
+    let err = log::replay(&mut r, &broken).unwrap_err();
+    assert!(err.to_string().contains("nothing to undo"), "{err}");
+}

@@ -1107,6 +1107,55 @@ static void test_shared_image(const int16_t *img)
     nni_session_free(own);
 }
 
+/* The prompt log: snprintf-style, JSON naming the calls, the model and the image; failures. */
+static void test_prompt_log(const int16_t *img)
+{
+    nni_image_desc d;
+    char small[16];
+    int64_t at_a[3] = {SPHERE_A.c[0], SPHERE_A.c[1], SPHERE_A.c[2]};
+    int64_t lo[3] = {SPHERE_B.c[0] - 3, SPHERE_B.c[1] - 3, SPHERE_B.c[2]};
+    int64_t hi[3] = {SPHERE_B.c[0] + 3, SPHERE_B.c[1] + 3, SPHERE_B.c[2] + 1};
+    printf("# prompt log\n");
+    nni_session *s = open_session();
+    CHECK(nni_session_export_log(NULL, NULL, 0) == 0, "nni_session_export_log(NULL) == 0");
+    CHECK(nni_session_export_log(s, NULL, 0) == 0, "nni_session_export_log before an image == 0");
+    {
+        char msg[256];
+        last_error(msg, sizeof msg);
+        CHECK(strstr(msg, "no image") != NULL, "  ... with the reason: \"%s\"", msg);
+    }
+    image_desc(&d, img, NNI_DTYPE_INT16);
+    EXPECT_OK(nni_session_set_image(s, &d));
+    EXPECT_OK(nni_session_add_point(s, at_a, 1, 1));
+    EXPECT_OK(nni_session_add_box(s, lo, hi, 1, 1));
+    EXPECT_OK(nni_session_undo(s));
+    EXPECT_OK(nni_session_redo(s));
+    size_t n = nni_session_export_log(s, NULL, 0);
+    CHECK(n > 100, "nni_session_export_log(s, NULL, 0) gives the length (%zu)", n);
+    char *text = malloc(n + 1);
+    if (text == NULL)
+        return;
+    memset(text, '#', n + 1);
+    CHECK(nni_session_export_log(s, text, n + 1) == n && text[n] == '\0' && strlen(text) == n,
+          "the whole log fits in length + 1 bytes");
+    CHECK(strstr(text, "\"op\":\"point\",\"ijk\":[18.0,20.0,16.0]") != NULL,
+          "the point is logged in (i, j, k)");
+    CHECK(strstr(text, "\"op\":\"box\"") && strstr(text, "\"op\":\"undo\"") && strstr(text, "\"op\":\"redo\""),
+          "box, undo and redo are logged");
+    CHECK(strstr(text, "\"dims_ijk\":[64,56,48]") != NULL && strstr(text, "blob-grow-p32") != NULL,
+          "the image's dims and the model are named");
+    memset(small, '#', sizeof small);
+    CHECK(nni_session_export_log(s, small, 8) == n && small[7] == '\0' && small[8] == '#' &&
+              memcmp(small, text, 7) == 0,
+          "a small buffer: truncated, NUL-terminated, nothing written past it");
+    /* A failed call is not logged. */
+    int64_t far_lo[3] = {-100, -100, -100}, far_hi[3] = {-90, -90, -89};
+    EXPECT_ERR(nni_session_add_box(s, far_lo, far_hi, 1, 1), NNI_ERR_OUT_OF_BOUNDS);
+    CHECK(nni_session_export_log(s, NULL, 0) == n, "a failed call leaves the log as it was");
+    free(text);
+    nni_session_free(s);
+}
+
 int main(void)
 {
     static int16_t img[NVOX];
@@ -1127,6 +1176,7 @@ int main(void)
     test_main_workflow(img);
     test_bad_input(img);
     test_shared_image(img);
+    test_prompt_log(img);
 
     printf("# %d checks, %d failed\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;

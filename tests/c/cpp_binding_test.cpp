@@ -314,6 +314,16 @@ int main()
         EXPECT_OK(b.add_point(B.center()));
         CHECK(dice(a.get_mask(), ph.mask_a) >= 0.95 && dice(b.get_mask(), ph.mask_b) >= 0.95,
               "two sessions on one shared Image, freed first: sphere A in one, B in the other");
+        nni::Session c = open_session();
+        EXPECT_OK(c.set_shared_image(a.share_image()));
+        EXPECT_OK(c.add_point(B.center()));
+        CHECK(c.get_mask() == b.get_mask(), "Session::share_image(): the same image for a third");
+        std::string log;
+        EXPECT_OK(log = c.export_log());
+        CHECK(log.find("\"op\":\"point\"") != std::string::npos && log.back() == '}',
+              "export_log(): the whole JSON log with the point");
+        nni::Session bare = open_session();
+        EXPECT_ERROR(bare.export_log(), NNI_ERR_NO_IMAGE, "");
     }
 
     // ------------------------------------------------------------------ undo semantics

@@ -16,8 +16,10 @@ case, step index, op, Dice, differing voxels (and their share of the union), exa
 verdict. A step passes with Dice >= 0.99 and at most 0.5% of the union differing. Steps whose
 ``reference_self_difference`` is not 0, and steps after such a step until the next reset or
 initial_seg, are reported with ``(reference unstable: not judged)`` and not counted (undoing an
-initial_seg returns to the state before it, unstable or not). The last line is
-``N passed, M failed``; the exit status is 1 when a judged step failed (or a call failed), 2 on a
+initial_seg returns to the state before it, unstable or not). After each case, its prompt log
+(``export_log``) is replayed by ``nni replay`` on the case's image and model and must give the
+session's final mask bit for bit (one more result per case); with the first case, a log given
+another model or another image must be refused. The last line is ``N passed, M failed``; the exit status is 1 when a judged step failed (or a call failed), 2 on a
 setup error.
 """
 
@@ -156,6 +158,52 @@ def run_step(sess, case_dir, step):
     return None
 
 
+def nni_env():
+    env = dict(os.environ)
+    env.setdefault("NNI_ONNXRUNTIME_PATH", os.path.join(REPO, ".deps", "onnxruntime", "libonnxruntime.so"))
+    env.setdefault("NNI_OPENVINO_PATH", os.path.join(REPO, ".deps", "openvino", "libopenvino_c.so"))
+    return env
+
+
+def replay(args, log_path, image_path, onnx, out_path):
+    cmd = [args.nni, "replay", "--log", log_path, "--image", image_path, "--model", onnx, "--out", out_path,
+           "--threads", str(args.threads)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=nni_env())
+
+
+def check_replay(sess, name, case_dir, image_name, onnx, args, counts):
+    """The case's prompt log, replayed by `nni replay`, gives the session's mask bit for bit; with
+    the first case, another model and another image are refused."""
+    import tempfile
+
+    final = np.array(sess.get_mask(), copy=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = os.path.join(tmp, "log.json")
+        with open(log_path, "w") as f:
+            f.write(sess.export_log())
+        out = os.path.join(tmp, "replayed.npy")
+        image_path = os.path.join(case_dir, image_name)
+        proc = replay(args, log_path, image_path, onnx, out)
+        ok = proc.returncode == 0 and os.path.isfile(out) and np.array_equal(np.load(out), final)
+        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        print(f"{name:<28} replay of the prompt log with nni replay: {'PASS' if ok else 'FAIL'}  [{detail}]")
+        counts["passed" if ok else "failed"] += 1
+        if counts.get("tamper_checked"):
+            return
+        counts["tamper_checked"] = True
+        other_model = os.path.join(REPO, "models", "blob-grow-p32.onnx")
+        image = np.load(image_path)
+        image.flat[image.size // 2] += 1
+        other_image = os.path.join(tmp, "other_image.npy")
+        np.save(other_image, image)
+        for what, model, img in (("another model", other_model, image_path), ("another image", onnx, other_image)):
+            proc = replay(args, log_path, img, model, out)
+            ok = proc.returncode != 0 and "refused" in proc.stderr
+            line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+            print(f"{name:<28} the log with {what} is refused: {'PASS' if ok else 'FAIL'}  [{line[:140]}]")
+            counts["passed" if ok else "failed"] += 1
+
+
 def run_case(case_dir, models, args, counts, dump_dir):
     name = os.path.basename(case_dir)
     with open(os.path.join(case_dir, "case.json")) as f:
@@ -248,6 +296,7 @@ def run_case(case_dir, models, args, counts, dump_dir):
                 d = os.path.join(dump_dir, name)
                 os.makedirs(d, exist_ok=True)
                 np.save(os.path.join(d, f"got_{idx:03d}.npy"), got)
+        check_replay(sess, name, case_dir, case["image"], models[model_folder], args, counts)
     finally:
         sess.close()
 
@@ -267,6 +316,8 @@ def main():
     ap.add_argument("--dump", default=None, help="save the library's mask of every differing step here")
     ap.add_argument("--precision", default="exact", choices=("exact", "fast"))
     ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "openvino"))
+    ap.add_argument("--nni", default=os.path.join(REPO, "target", "debug", "nni"),
+                    help="the nni program, for the replay of each case's prompt log")
     ap.add_argument("--dice-min", type=float, default=None,
                     help="judge a step by its Dice alone, passing at this value (for the fast mode)")
     args = ap.parse_args()

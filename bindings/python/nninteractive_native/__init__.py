@@ -200,6 +200,8 @@ def _declare(lib):
         "nni_image_new": (c_int32, [POINTER(_ImageDesc), POINTER(c_void_p)]),
         "nni_image_free": (None, [c_void_p]),
         "nni_session_set_shared_image": (c_int32, [c_void_p, c_void_p]),
+        "nni_session_share_image": (c_int32, [c_void_p, POINTER(c_void_p)]),
+        "nni_session_export_log": (c_size_t, [c_void_p, POINTER(c_char), c_size_t]),
         "nni_session_add_point": (c_int32, [c_void_p, I64P, c_int32, c_int32]),
         "nni_session_add_box": (c_int32, [c_void_p, I64P, I64P, c_int32, c_int32]),
         "nni_session_add_scribble": (c_int32, [c_void_p, U8P, c_size_t, c_int32, c_int32]),
@@ -621,6 +623,18 @@ class Session(_Owned):
 
     def set_autozoom(self, on):
         self._call("nni_session_set_autozoom", int(bool(on)))
+
+    def export_log(self):
+        """The prompt log (JSON text): every call that changed the session since its image was set,
+        with the model's and the image's SHA-256; ``nni replay`` makes the same mask from it."""
+        self._need_image()
+        n = self._lib.nni_session_export_log(self._handle(), None, 0)
+        if n == 0:
+            code = status_code("NNI_ERR_BUSY")
+            raise NniError(code, "NNI_ERR_BUSY", _last_error(self._lib), "nni_session_export_log")
+        buf = ctypes.create_string_buffer(n + 1)
+        self._lib.nni_session_export_log(self._handle(), buf, n + 1)
+        return buf.value.decode("utf-8")
 
     def set_progress_callback(self, fn):
         """``fn(fraction, stage)``: ``fraction`` in [0, 1], never decreasing within a call; return a

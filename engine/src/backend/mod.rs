@@ -146,7 +146,8 @@ pub fn open_network(
     label: &str,
     opts: &NetworkOptions,
 ) -> Result<(Box<dyn Network>, ModelMetadata)> {
-    let meta = ModelMetadata::from_onnx(bytes, label)?;
+    let mut meta = ModelMetadata::from_onnx(bytes, label)?;
+    meta.sha256 = crate::session::log::sha256_hex(bytes);
     let threads = opts.num_threads;
     let ort = |device: Device, note: Option<String>| -> Result<Box<dyn Network>> {
         let net = OrtNetwork::from_bytes(bytes, label, meta.clone(), device, threads)?;

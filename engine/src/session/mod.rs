@@ -12,7 +12,7 @@ use std::sync::Arc;
 use half::f16;
 
 use crate::alloc::zeroed;
-use crate::backend::{CancelToken, Network};
+use crate::backend::{CancelToken, Network, NetworkOptions};
 use crate::channels::SparseChannel;
 use crate::error::{Error, Result};
 use crate::geometry::{
@@ -23,6 +23,7 @@ use crate::metadata::{ModelMetadata, PromptKind};
 use crate::planning::{self, QueuedPatch};
 use crate::prompts;
 
+pub mod log;
 mod predict;
 pub mod transaction;
 pub mod view;
@@ -84,6 +85,12 @@ pub struct Session {
     /// A panic of the progress callback, held until the transaction is rolled back.
     callback_panic: Option<Box<dyn std::any::Any + Send>>,
     cancel: Arc<CancelToken>,
+    /// The calls since the image was set ([`log`]).
+    log: Vec<log::LogCall>,
+    /// AutoZoom when the image was set.
+    log_autozoom: bool,
+    /// What the network was opened with (named in the log).
+    network_options: NetworkOptions,
 }
 
 impl Session {
@@ -104,7 +111,15 @@ impl Session {
             progress_floor: 0.0,
             callback_panic: None,
             cancel,
+            log: Vec::new(),
+            log_autozoom: true,
+            network_options: NetworkOptions::default(),
         }
+    }
+
+    /// Record what the network was opened with (the prompt log names it).
+    pub fn set_network_options(&mut self, options: NetworkOptions) {
+        self.network_options = options;
     }
 
     /// The model's metadata.
@@ -119,6 +134,9 @@ impl Session {
 
     /// Turn AutoZoom on or off (on by default, as in the reference).
     pub fn set_autozoom(&mut self, on: bool) {
+        if on != self.autozoom && self.state.is_some() {
+            self.log.push(log::LogCall::Autozoom { on });
+        }
         self.autozoom = on;
     }
 
@@ -239,6 +257,8 @@ impl Session {
             mask,
             last_changed: None,
         }));
+        self.log.clear();
+        self.log_autozoom = self.autozoom;
         Ok(())
     }
 
@@ -261,7 +281,7 @@ impl Session {
         self.require_image()?;
         let (pos_ch, neg_ch) = self.meta.channels(PromptKind::Points);
         let ch = if positive { pos_ch } else { neg_ch };
-        self.atomic(|s| {
+        let changed = self.atomic(|s| {
             let c = [
                 round_half_even(coords[0]),
                 round_half_even(coords[1]),
@@ -300,7 +320,13 @@ impl Session {
             } else {
                 Ok(None)
             }
-        })
+        })?;
+        self.log.push(log::LogCall::Point {
+            ijk: log::swap_axes(coords),
+            positive,
+            run_prediction,
+        });
+        Ok(changed)
     }
 
     /// Add a box, half-open `[lo, hi)` in voxel coordinates. A box with an axis of size 1 is a 2D
@@ -360,7 +386,7 @@ impl Session {
             b.lo[d] = start;
             b.hi[d] = end;
         }
-        self.atomic(|s| {
+        let changed = self.atomic(|s| {
             let q = planning::patch_for_roi(&b, s.meta.patch_size);
             s.queue.push(q);
             s.bump_intensity();
@@ -376,7 +402,14 @@ impl Session {
             } else {
                 Ok(None)
             }
-        })
+        })?;
+        self.log.push(log::LogCall::Box {
+            min_ijk: log::swap_axes(lo),
+            max_ijk: log::swap_axes(hi),
+            positive,
+            run_prediction,
+        });
+        Ok(changed)
     }
 
     /// Add a scribble or lasso mask. `region` (default: the whole image) is the box the mask covers;
@@ -399,7 +432,7 @@ impl Session {
         let (pos_ch, neg_ch) = self.meta.channels(pkind);
         let ch = if positive { pos_ch } else { neg_ch };
         let rs = region.shape();
-        self.atomic(|s| {
+        let changed = self.atomic(|s| {
             let local = nonzero_bbox(mask, rs, |v| v != 0);
             if let Some(local) = local {
                 let roi = local.offset(region.lo);
@@ -432,7 +465,25 @@ impl Session {
             } else {
                 Ok(None)
             }
-        })
+        })?;
+        let (min_ijk, max_ijk, rle) = log::logged_mask(mask, region);
+        self.log.push(match kind {
+            MaskPrompt::Scribble => log::LogCall::Scribble {
+                min_ijk,
+                max_ijk,
+                rle,
+                positive,
+                run_prediction,
+            },
+            MaskPrompt::Lasso => log::LogCall::Lasso {
+                min_ijk,
+                max_ijk,
+                rle,
+                positive,
+                run_prediction,
+            },
+        });
+        Ok(changed)
     }
 
     /// Start over from an initial segmentation: resets every prompt, writes `mask` as the current
@@ -457,7 +508,7 @@ impl Session {
         }
         let shape = self.require_image()?;
         let region = checked_mask_region(region, shape, mask.len())?;
-        self.atomic(|s| {
+        let changed = self.atomic(|s| {
             let st = s.state.as_mut().expect("image checked");
             let log = st.pending.as_mut().expect("atomic starts a log");
             for (i, c) in st.channels.iter_mut().enumerate() {
@@ -496,7 +547,15 @@ impl Session {
             } else {
                 Ok(None)
             }
-        })
+        })?;
+        let (min_ijk, max_ijk, rle) = log::logged_mask(mask, region);
+        self.log.push(log::LogCall::InitialMask {
+            min_ijk,
+            max_ijk,
+            rle,
+            run_prediction,
+        });
+        Ok(changed)
     }
 
     /// Predict on the prompts queued without a prediction (`run_prediction = false`): the
@@ -509,7 +568,9 @@ impl Session {
         if self.queue.is_empty() {
             return Ok(None);
         }
-        self.atomic(|s| s.predict(force_full_refine))
+        let changed = self.atomic(|s| s.predict(force_full_refine))?;
+        self.log.push(log::LogCall::Predict { force_full_refine });
+        Ok(changed)
     }
 
     /// Drop every prompt and the mask (the reference's `reset_interactions`); not undoable. The
@@ -527,6 +588,8 @@ impl Session {
         let mut view = self.reader.get_mut();
         view.mask.fill(0);
         view.last_changed = None;
+        drop(view);
+        self.log.push(log::LogCall::Reset);
         Ok(())
     }
 

@@ -82,6 +82,7 @@ impl Session {
         let changed = Self::apply_log(st, &self.reader, &step.pre, &mut self.queue);
         st.redo.push(step);
         self.reader.get_mut().last_changed = changed;
+        self.log.push(super::log::LogCall::Undo);
         Ok(true)
     }
 
@@ -96,6 +97,7 @@ impl Session {
         let changed = Self::apply_log(st, &self.reader, &step.post, &mut self.queue);
         st.history.push_back(step);
         self.reader.get_mut().last_changed = changed;
+        self.log.push(super::log::LogCall::Redo);
         Ok(true)
     }
 
