@@ -409,12 +409,13 @@ def write_docs(results, replays, command):
     parts += targets(results, has_bf16)
     parts += conformance_table(replays)
     path = os.path.join(REPO, "docs", "performance.md")
-    if os.path.isfile(path):  # keep tools/bench_server.py's block
+    if os.path.isfile(path):  # keep the blocks tools/bench_server.py and tools/bench_objects.py write
         with open(path) as f:
             old = f.read()
-        begin, end = old.find("<!-- server-load -->"), old.find("<!-- /server-load -->")
-        if 0 <= begin < end:
-            parts += [old[begin:end + len("<!-- /server-load -->")], ""]
+        for name in ("server-load", "objects"):
+            begin, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
+            if 0 <= begin < end:
+                parts += [old[begin:end + len(f"<!-- /{name} -->")], ""]
     with open(path, "w") as f:
         f.write("\n".join(parts))
 
