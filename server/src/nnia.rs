@@ -22,6 +22,9 @@ pub const VERSION: u8 = 1;
 pub const CHUNK_BYTES: usize = 1 << 30;
 /// Most dimensions accepted.
 const MAX_NDIM: usize = 8;
+/// Bytes of a blosc2 chunk's (extended) header: c-blosc2 reads that many before it checks the
+/// buffer's length, so a shorter chunk is refused here first (a fuzzer finding).
+const CHUNK_HEADER_BYTES: usize = 32;
 
 /// A decoded array: its element type, shape and little-endian C-order bytes in an 8-byte aligned
 /// buffer (so typed views need no copy).
@@ -188,6 +191,12 @@ pub fn unpack(buf: &[u8], max_bytes: usize) -> Result<WireArray, NniaError> {
                 )));
             }
             let src = c.take(clen, "chunk")?;
+            if src.len() < CHUNK_HEADER_BYTES {
+                return Err(malformed(format!(
+                    "chunk {i} has {} bytes, less than a blosc2 chunk header ({CHUNK_HEADER_BYTES})",
+                    src.len()
+                )));
+            }
             let frame_bytes = blosc2::chunk::Chunk::from_compressed(src.into())
                 .map_err(|e| malformed(format!("chunk {i} is not a blosc2 chunk ({e:?})")))?
                 .nbytes();
@@ -343,6 +352,11 @@ mod tests {
         let at = 4 + 4 + "int16".len();
         huge[at..at + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
         assert!(err(&huge, 1 << 30).contains("too large"));
+        // A chunk shorter than a blosc2 header (c-blosc2 would read past it).
+        let mut short = good[..header + 16].to_vec();
+        short.extend_from_slice(&good[header + 16..header + 16 + 20]);
+        short[header + 8..header + 16].copy_from_slice(&20u64.to_le_bytes());
+        assert!(err(&short, 1 << 20).contains("header"));
         // A chunk whose blosc2 frame disagrees with its header.
         let mut lie = good.clone();
         lie[header..header + 8].copy_from_slice(&(100u64).to_le_bytes());

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(onnx_model volume_files c_abi_calls); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(onnx_model volume_files c_abi_calls nnia_arrays); fi
 export NNI_ONNXRUNTIME_PATH="$PWD/.deps/onnxruntime/libonnxruntime.so"
 passed=0 failed=0
 for t in "${targets[@]}"; do
