@@ -19,19 +19,6 @@ fn check_inside(sess: &Session, a: [i64; 3]) -> Result<()> {
     Ok(())
 }
 
-/// Refuse a box that does not meet the image, naming it in (i, j, k).
-fn check_box_meets_image(sess: &Session, min: &[i64; 3], max: &[i64; 3]) -> Result<()> {
-    let shape = sess.shape().ok_or(Error::NoImage)?;
-    let dims = [shape[2] as i64, shape[1] as i64, shape[0] as i64];
-    if (0..3).any(|d| max[d] > min[d] && (max[d] <= 0 || min[d] >= dims[d])) {
-        return Err(Error::OutOfBounds(format!(
-            "box ({}, {}, {})..({}, {}, {}) does not intersect the image ({} x {} x {})",
-            min[0], min[1], min[2], max[0], max[1], max[2], dims[0], dims[1], dims[2]
-        )));
-    }
-    Ok(())
-}
-
 /// Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from this call's progress callback); cancellable.
@@ -75,10 +62,10 @@ pub unsafe extern "C" fn nni_session_add_box(
                 read_ijk(max_ijk, "max_ijk")?,
             )
         };
-        let mut sess = s.lock()?;
-        check_box_meets_image(&sess, min, max)?;
+        // The engine refuses a box of no size (NNI_ERR_INVALID_ARGUMENT), then one that does not
+        // meet the image (NNI_ERR_OUT_OF_BOUNDS), naming both in (i, j, k).
         let f = |v: [i64; 3]| v.map(|x| x as f64);
-        sess.add_box(
+        s.lock()?.add_box(
             f(to_axes(min)),
             f(to_axes(max)),
             positive != 0,

@@ -169,6 +169,7 @@ impl AppState {
     pub fn new_session(&self) -> lease::LeaseSession {
         let mut s = nninteractive_engine::Session::new(self.network.handle(), self.meta.clone());
         s.set_autozoom(self.config.autozoom);
+        s.set_network_options(self.config.network);
         if self.config.history_bytes > 0 {
             s.set_history_budget(self.config.history_bytes);
         }
