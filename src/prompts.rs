@@ -65,13 +65,14 @@ pub unsafe extern "C" fn nni_session_add_box(
         // The engine refuses a box of no size (NNI_ERR_INVALID_ARGUMENT), then one that does not
         // meet the image (NNI_ERR_OUT_OF_BOUNDS), naming both in (i, j, k).
         let f = |v: [i64; 3]| v.map(|x| x as f64);
-        s.lock()?.add_box(
-            f(to_axes(min)),
-            f(to_axes(max)),
-            positive != 0,
-            run_prediction != 0,
-        )
-        .map(|_| ())
+        s.lock()?
+            .add_box(
+                f(to_axes(min)),
+                f(to_axes(max)),
+                positive != 0,
+                run_prediction != 0,
+            )
+            .map(|_| ())
     })
 }
 

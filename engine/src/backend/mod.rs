@@ -11,6 +11,7 @@
 //! An explicit [`BackendChoice`] overrides the runtime (an error when it cannot be used).
 
 pub mod cancel;
+pub mod cuda_libs;
 pub mod locate;
 pub mod onnxruntime;
 pub mod openvino;

@@ -134,6 +134,11 @@ fn check_tensor(session: &OrtSession, meta: &ModelMetadata, label: &str) -> Resu
     Ok(())
 }
 
+/// The path ONNX Runtime was loaded from, once it is.
+fn runtime_path() -> Option<&'static std::path::Path> {
+    ENVIRONMENT.get().map(|(_, p)| p.as_path())
+}
+
 /// Whether ONNX Runtime (loaded on demand) offers the CUDA execution provider.
 pub fn cuda_available() -> bool {
     environment().is_ok()
@@ -188,30 +193,36 @@ impl OrtNetwork {
             builder = builder.with_intra_threads(num_threads).map_err(runtime)?;
         }
         let mut provider = "CPU".to_string();
+        let build_has_cuda = matches!(
+            <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
+            Ok(true)
+        );
         let use_cuda = match device {
             Device::Cpu => false,
             Device::Cuda => {
-                if !matches!(
-                    <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
-                    Ok(true)
-                ) {
-                    return Err(Error::Runtime(
-                        "the CUDA execution provider is not available in this ONNX Runtime build (install the onnxruntime-gpu wheel's library and the CUDA runtime)".into(),
-                    ));
+                if !build_has_cuda {
+                    return Err(Error::Runtime(format!(
+                        "CUDA asked for, but the ONNX Runtime loaded from {} has no CUDA execution provider (it is the CPU build); tools/setup/gpu.sh installs the CUDA build (onnxruntime-gpu) and the CUDA 13 libraries into .deps/onnxruntime-gpu: point NNI_ONNXRUNTIME_PATH (or nni_runtime_init) at its libonnxruntime.so",
+                        runtime_path().map_or("?".into(), |p| p.display().to_string())
+                    )));
+                }
+                if let Some(missing) = super::cuda_libs::missing_message(runtime_path()) {
+                    return Err(Error::Runtime(missing));
                 }
                 true
             }
             Device::Auto => {
-                let ok = matches!(
-                    <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
-                    Ok(true)
-                );
-                if !ok {
+                if !build_has_cuda {
                     provider =
                         "CPU; CUDA execution provider not available in this ONNX Runtime build"
                             .into();
+                    false
+                } else if let Some(missing) = super::cuda_libs::missing_message(runtime_path()) {
+                    provider = format!("CPU; {missing}");
+                    false
+                } else {
+                    true
                 }
-                ok
             }
         };
         let cpu = ort::ep::CPU::default().with_arena_allocator(false).build();
