@@ -7,6 +7,7 @@ use nninteractive_engine::{MaskPrompt, Session};
 
 use crate::dtype::{self, WireDType};
 use crate::error::ApiError;
+use crate::images::ImageCache;
 use crate::nnia::WireArray;
 
 /// The client's target buffer: the label map each prediction is written into.
@@ -42,10 +43,15 @@ impl LeaseSession {
         }
     }
 
-    /// Set the image: `[1, x, y, z]` (one channel). Drops every prompt, the mask and the target
-    /// buffer (`set_target_buffer` must follow), as the reference does. Returns the image's
-    /// shape as sent.
-    pub fn set_image(&mut self, image: &WireArray) -> Result<Vec<usize>, ApiError> {
+    /// Set the image: `[1, x, y, z]` (one channel), normalised once for every lease that sends
+    /// the same image (`cache`). Drops every prompt, the mask and the target buffer
+    /// (`set_target_buffer` must follow), as the reference does. Returns the image's shape as
+    /// sent, and whether another session already held the image.
+    pub fn set_image(
+        &mut self,
+        image: &WireArray,
+        cache: &ImageCache,
+    ) -> Result<(Vec<usize>, bool), ApiError> {
         let channels = self.session.metadata().num_image_channels;
         if image.shape.len() != 4 {
             return Err(ApiError::bad_request(format!(
@@ -61,10 +67,10 @@ impl LeaseSession {
             )));
         }
         let shape = [image.shape[1], image.shape[2], image.shape[3]];
-        let voxels = dtype::voxels(image.dtype, image.bytes());
-        self.session.set_image(voxels.as_voxel_data(), shape)?;
+        let (normalised, shared) = cache.get_or_make(image, shape)?;
+        self.session.set_shared_image(normalised)?;
         self.target = None;
-        Ok(image.shape.clone())
+        Ok((image.shape.clone(), shared))
     }
 
     /// Set the target buffer's shape and type (the reference: 3D, positive sizes, bool or an

@@ -4,7 +4,8 @@
 //!
 //! One network is loaded and shared by every session ([`nninteractive_engine::SharedNetwork`]:
 //! forwards one at a time, everything else concurrent); each client claims a lease and gets its
-//! own session (image, prompts, mask, undo).
+//! own session (prompts, mask, undo) on its image, which is normalised once for all leases that
+//! send the same one (several objects on one image cost one float32 copy).
 //!
 //! # Module map
 //! | module | job |
@@ -12,6 +13,7 @@
 //! | [`routes`] | the endpoints, authentication, request parsing, replies |
 //! | [`registry`] | leases: claim, lookup, release, reaping after the liveness and idle timeouts |
 //! | [`lease`] | one client's session and target buffer, and what each operation changed |
+//! | [`images`] | images shared between leases (the same upload, normalised once) |
 //! | [`capabilities`] | the `/capabilities` answer, from the model's metadata |
 //! | [`nnia`] | the protocol's array format (blosc2 chunks), read with limits |
 //! | [`dtype`] | numpy element types and the conversions to and from the engine |
@@ -28,6 +30,7 @@ compile_error!(
 pub mod capabilities;
 pub mod dtype;
 pub mod error;
+pub mod images;
 pub mod lease;
 pub mod nnia;
 pub mod registry;
@@ -136,6 +139,8 @@ pub struct AppState {
     pub registry: registry::Registry,
     /// The `/capabilities` answer (fixed at startup).
     pub capabilities: serde_json::Value,
+    /// The images sessions hold, shared between leases.
+    pub images: images::ImageCache,
 }
 
 impl AppState {
@@ -162,6 +167,7 @@ impl AppState {
             meta,
             registry,
             capabilities,
+            images: images::ImageCache::default(),
         }))
     }
 

@@ -300,11 +300,12 @@ async fn set_image(
     let _meta: SetImageMeta = meta_header(&headers)?;
     let bytes = body_bytes(body)?;
     let max = st.config.max_array_bytes;
+    let state = st.clone();
     session_json(st, &headers, move |s| {
         let image = nnia::unpack(&bytes, max)?;
         drop(bytes);
-        let shape = s.set_image(&image)?;
-        Ok(json!({"original_image_shape": shape}))
+        let (shape, shared) = s.set_image(&image, &state.images)?;
+        Ok(json!({"original_image_shape": shape, "image_shared": shared}))
     })
     .await
 }

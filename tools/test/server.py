@@ -11,7 +11,8 @@ Run by `tools/test.sh server` (which installs the client venv and builds `nni`).
    the C ABI's mask, voxel for voxel (the reference's Dice is printed for information);
 2. concurrency: several clients at once, on different images, each get what they got alone;
 3. capacity: the claim past ``--max-sessions`` gets the reference's answer (503, Retry-After,
-   ``ServerAtCapacityError``), and a released slot is claimable again;
+   ``ServerAtCapacityError``), and a released slot is claimable again; leases that send the same
+   image share one normalised copy (and only while one of them holds it);
 4. faults: a client process killed mid-session is reaped after the liveness timeout (not before),
    its slot is reused, the other client is untouched; an idle client is reaped at the idle timeout;
 5. the README's "Use it from napari, Slicer or MITK today", followed as written: its server command
@@ -290,6 +291,39 @@ time.sleep(3600)
 """
 
 
+def section_shared_images(nni, onnx, case_dir):
+    """Leases that send the same image share one normalised copy; another image does not."""
+    server = Server(nni, onnx, "--max-sessions", "3")
+    try:
+        _, image = load_case(case_dir)
+
+        def upload(img):
+            token = httpx.post(server.url + "/claim").json()["lease_token"]
+            r = httpx.post(server.url + "/set_image", content=pack_array(np.ascontiguousarray(img[None])),
+                           headers={"X-Lease-Token": token, "X-Meta": "{}"}, timeout=120)
+            return token, r.json()
+
+        def release(token):
+            httpx.post(server.url + "/release", headers={"X-Lease-Token": token})
+
+        a, first = upload(image)
+        b, second = upload(image)
+        other = image.copy()
+        other.flat[other.size // 3] += 1
+        c, third = upload(other)
+        check("shared images: the same image from a second lease is normalised once",
+              first.get("image_shared") is False and second.get("image_shared") is True
+              and third.get("image_shared") is False, f"{first}, {second}, {third}")
+        for t in (a, b, c):
+            release(t)
+        d, again = upload(image)
+        check("shared images: freed with the last lease that held it", again.get("image_shared") is False,
+              f"{again}")
+        release(d)
+    finally:
+        server.stop()
+
+
 def section_faults(nni, onnx, case_dir):
     liveness = 8.0
     server = Server(nni, onnx, "--max-sessions", "2", "--liveness-timeout-seconds", str(liveness),
@@ -548,6 +582,7 @@ def main():
         onnx = section_concurrency(args.nni, alone)
         case_dir = next(c for c, (o, _) in alone.items() if o == onnx)
         section_capacity(args.nni, onnx)
+        section_shared_images(args.nni, onnx, case_dir)
         section_faults(args.nni, onnx, case_dir)
         section_bad_input(args.nni, onnx, case_dir)
     print(f"(server tests: {time.time() - t0:.0f} s)")
