@@ -5,17 +5,38 @@
 //! otherwise pick bfloat16 on CPUs that have it) or in bfloat16 (the fast mode).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use openvino::{
-    CompiledModel, Core, DeviceType, ElementType, InferRequest, PropertyKey, RwPropertyKey, Shape,
-    Tensor,
+    CompiledModel, Core, DeviceType, ElementType, InferRequest, InferenceError, InferenceErrorKind,
+    PropertyKey, RwPropertyKey, Shape, Tensor,
 };
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
 
-use super::Network;
+use super::{Interrupt, Network};
+
+/// How long one wait for a running request lasts before the cancel flag is looked at again.
+const POLL_MS: i64 = 50;
+
+/// A cancel request for the forward under way: the forward runs asynchronously and is polled;
+/// when this is set, the request is cancelled (OpenVINO stops between the graph's nodes).
+#[derive(Default)]
+struct OvInterrupt {
+    requested: AtomicBool,
+}
+
+impl Interrupt for OvInterrupt {
+    fn interrupt(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+    }
+
+    fn rearm(&self) {
+        self.requested.store(false, Ordering::SeqCst);
+    }
+}
 
 /// Environment variable naming the OpenVINO C library (`libopenvino_c.so`).
 pub const ENV_OPENVINO_PATH: &str = "NNI_OPENVINO_PATH";
@@ -92,6 +113,7 @@ pub struct OpenVinoNetwork {
     /// Compiled in bfloat16 (else float32).
     bf16: bool,
     version: String,
+    interrupt: Arc<OvInterrupt>,
 }
 
 // SAFETY: the OpenVINO objects are owned by this value alone and used by one thread at a time
@@ -186,11 +208,40 @@ impl OpenVinoNetwork {
             meta,
             bf16,
             version,
+            interrupt: Arc::new(OvInterrupt::default()),
         })
     }
 }
 
 impl OpenVinoNetwork {
+    /// Run the request asynchronously, polling the cancel flag; a cancel stops it between the
+    /// graph's nodes and waits until it has stopped (the request is then idle, ready for reuse).
+    fn run_interruptibly(&mut self) -> Result<()> {
+        let inference = |e: InferenceError| Error::Inference(format!("OpenVINO: {e}"));
+        let not_ready = |e: &InferenceError| e.kind == InferenceErrorKind::ResultNotReady;
+        if self.interrupt.requested.load(Ordering::SeqCst) {
+            return Err(Error::Cancelled);
+        }
+        self.request.infer_async().map_err(inference)?;
+        loop {
+            match self.request.wait(POLL_MS) {
+                Ok(()) => return Ok(()),
+                Err(e) if not_ready(&e) => {
+                    if self.interrupt.requested.load(Ordering::SeqCst) {
+                        let _ = self.request.cancel();
+                        // Until the request is idle again (finished or cancelled).
+                        while matches!(self.request.wait(POLL_MS), Err(ref e) if not_ready(e)) {}
+                        return Err(Error::Cancelled);
+                    }
+                }
+                Err(_) if self.interrupt.requested.load(Ordering::SeqCst) => {
+                    return Err(Error::Cancelled);
+                }
+                Err(e) => return Err(inference(e)),
+            }
+        }
+    }
+
     /// Whether the network was compiled in bfloat16 (else float32).
     pub fn runs_bf16(&self) -> bool {
         self.bf16
@@ -217,7 +268,7 @@ impl Network for OpenVinoNetwork {
         self.request
             .set_tensor(&self.meta.input_name, &self.input)
             .map_err(inference)?;
-        self.request.infer().map_err(inference)?;
+        self.run_interruptibly()?;
         let out = self
             .request
             .get_tensor(&self.meta.output_name)
@@ -231,6 +282,10 @@ impl Network for OpenVinoNetwork {
         }
         let (bg, fg) = data.split_at(n);
         Ok(bg.iter().zip(fg).map(|(b, f)| u8::from(f > b)).collect())
+    }
+
+    fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
+        Some(self.interrupt.clone())
     }
 
     fn describe(&self) -> String {
