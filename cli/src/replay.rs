@@ -58,18 +58,19 @@ pub fn run(args: ReplayArgs, default_model: &[u8]) -> Result<(), String> {
             "the embedded default model".to_string(),
         ),
     };
-    let model_sha = log::sha256_hex(&bytes);
-    if model_sha != log.model.sha256 {
+    let options = log::options_of(&log.network, args.threads).map_err(|e| e.to_string())?;
+    // Opening hashes the model (its metadata's sha256): compared here, not hashed twice.
+    let mut session: Session =
+        nninteractive_engine::open_session_from_bytes(&bytes, &label, &options)
+            .map_err(|e| e.to_string())?;
+    drop(bytes);
+    let model_sha = &session.metadata().sha256;
+    if *model_sha != log.model.sha256 {
         return Err(format!(
             "refused: the log was made with model `{}` (sha256 {}), {label} has sha256 {model_sha}; give the log's model with --model",
             log.model.name, log.model.sha256
         ));
     }
-    let options = log::options_of(&log.network, args.threads).map_err(|e| e.to_string())?;
-    let mut session: Session =
-        nninteractive_engine::open_session_from_bytes(&bytes, &label, &options)
-            .map_err(|e| e.to_string())?;
-    drop(bytes);
     let vol = volume_io::read_volume(&args.image).map_err(|e| e.to_string())?;
     session.set_autozoom(log.autozoom);
     session

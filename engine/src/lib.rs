@@ -75,12 +75,6 @@ pub fn open_session(model: &Path, device: Device, num_threads: usize) -> Result<
 /// Sessions opened on the same file with the same options share one loaded network (weights and
 /// runtime state once; forwards one at a time), freed with the last of them.
 pub fn open_session_with(model: &Path, opts: &NetworkOptions) -> Result<Session> {
-    if !model.is_file() {
-        return Err(Error::Model(format!(
-            "model file {} does not exist",
-            model.display()
-        )));
-    }
     let (net, meta) = backend::shared::open_shared(model, opts)?;
     let mut session = Session::new(net, meta);
     session.set_network_options(*opts);

@@ -539,3 +539,44 @@ fn prompt_log_replays_every_kind_of_call_bit_for_bit() {
     let err = log::replay(&mut r, &broken).unwrap_err();
     assert!(err.to_string().contains("nothing to undo"), "{err}");
 }
+
+#[test]
+fn sessions_on_one_model_file_share_one_network() {
+    use nninteractive_engine::backend::shared::networks_loaded_from;
+    use nninteractive_engine::NetworkOptions;
+    nninteractive_engine::init_runtime(None).expect("ONNX Runtime (run tools/setup/core.sh)");
+    // A copy of the model of its own: other tests' sessions are on other files.
+    let dir = std::env::temp_dir().join(format!("nni-shared-net-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.onnx");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../models/blob-grow-p32.onnx"),
+        &model,
+    )
+    .unwrap();
+    let cpu = |threads| NetworkOptions {
+        device: Device::Cpu,
+        num_threads: threads,
+        ..NetworkOptions::default()
+    };
+    let a = nninteractive_engine::open_session_with(&model, &cpu(1)).unwrap();
+    let b = nninteractive_engine::open_session_with(&model, &cpu(1)).unwrap();
+    assert_eq!(
+        networks_loaded_from(&model),
+        1,
+        "same file, same options: one network"
+    );
+    let c = nninteractive_engine::open_session_with(&model, &cpu(2)).unwrap();
+    assert_eq!(
+        networks_loaded_from(&model),
+        2,
+        "other options: another network"
+    );
+    drop((a, b, c));
+    assert_eq!(
+        networks_loaded_from(&model),
+        0,
+        "freed with the last session"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -49,18 +49,4 @@ impl ImageCache {
         images.insert(key, Arc::downgrade(&made));
         Ok((made, false))
     }
-
-    /// How many distinct images sessions hold now.
-    pub fn len(&self) -> usize {
-        self.images
-            .lock()
-            .values()
-            .filter(|w| w.strong_count() > 0)
-            .count()
-    }
-
-    /// Whether no session holds an image.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

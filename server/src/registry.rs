@@ -151,14 +151,4 @@ impl Registry {
         let idle = lease.clocks.lock().active.elapsed();
         self.idle_timeout.saturating_sub(idle).as_secs_f64()
     }
-
-    /// Leases held now.
-    pub fn len(&self) -> usize {
-        self.leases.lock().len()
-    }
-
-    /// Whether no lease is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

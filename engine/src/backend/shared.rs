@@ -187,12 +187,14 @@ pub fn open_shared(
     Ok((shared.handle(), meta))
 }
 
-/// How many networks loaded from files are alive now (shared by one or more sessions).
-pub fn loaded_networks() -> usize {
+/// How many networks loaded from the file at `path` are alive now (each shared by one or more
+/// sessions; one per set of options).
+pub fn networks_loaded_from(path: &Path) -> usize {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     LOADED
         .lock()
         .iter()
-        .filter(|e| e.net.strong_count() > 0)
+        .filter(|e| e.key.path == path && e.net.strong_count() > 0)
         .count()
 }
 
