@@ -45,8 +45,9 @@
 #define NNI_PRECISION_EXACT 0
 
 // Precision: reduced where the hardware has it (bfloat16 on CPUs with native bfloat16, through
-// OpenVINO): several times faster, masks within a Dice of about 0.99 of the exact ones. Where it
-// cannot be had, the session runs float32 and `nni_session_describe` says why.
+// OpenVINO; float16 on CUDA, from `MODEL.fp16.onnx` beside the model): several times faster,
+// masks within a Dice of about 0.99 of the exact ones. Where it cannot be had, the session runs
+// float32 and `nni_session_describe` says why.
 #define NNI_PRECISION_FAST 1
 
 // Backend: chosen from precision and device (ONNX Runtime for exact work and CUDA, OpenVINO
@@ -59,6 +60,12 @@
 // Backend: OpenVINO (CPU only; `nni_openvino_init`).
 #define NNI_BACKEND_OPENVINO 2
 
+// Backend: ONNX Runtime's TensorRT execution provider (CUDA only; TensorRT 10 loadable). The
+// first session on a model builds its engine, which can take minutes; engines and timing caches
+// are kept in `$NNI_TENSORRT_CACHE`, else `$XDG_CACHE_HOME/nninteractive/tensorrt`, else
+// `~/.cache/nninteractive/tensorrt`. Float16 engines in `NNI_PRECISION_FAST`. Since 0.3.0.
+#define NNI_BACKEND_TENSORRT 3
+
 // Size of the first `nni_session_options` (up to `autozoom`), which callers built against
 // version 0.1.0 pass; the fields after it then take their defaults.
 #define NNI_SESSION_OPTIONS_SIZE_V1 32
@@ -70,7 +77,7 @@
 #define NNI_VERSION_MAJOR 0
 
 // Minor version of the library this header belongs to (`(nni_version() >> 8) & 0xff`).
-#define NNI_VERSION_MINOR 2
+#define NNI_VERSION_MINOR 3
 
 // Patch version of the library this header belongs to (`nni_version() & 0xff`).
 #define NNI_VERSION_PATCH 0
@@ -168,12 +175,17 @@ typedef struct nni_session_options {
   int32_t autozoom;
   // `NNI_PRECISION_EXACT` (default) or `NNI_PRECISION_FAST`. Since 0.2.0.
   int32_t precision;
-  // `NNI_BACKEND_AUTO` (default), `NNI_BACKEND_ONNXRUNTIME` or `NNI_BACKEND_OPENVINO`.
-  // Since 0.2.0.
+  // `NNI_BACKEND_AUTO` (default), `NNI_BACKEND_ONNXRUNTIME`, `NNI_BACKEND_OPENVINO` (since
+  // 0.2.0) or `NNI_BACKEND_TENSORRT` (since 0.3.0).
   int32_t backend;
   // Most bytes the undo/redo history may hold (oldest steps dropped first; the newest step is
   // always kept); 0 = the default, 1 GiB. Since 0.2.0.
   uint64_t history_bytes;
+  // 1: run one forward inside `nni_session_new`, so the first prompt does not pay the
+  // runtime's one-time work (cuDNN's convolution search on CUDA, a TensorRT engine, OpenVINO's
+  // first inference); `nni_session_describe` then says how long it took. 0 (default): no
+  // warm-up. Since 0.3.0.
+  int32_t warm_up;
 } nni_session_options;
 
 // Progress callback: `fraction` in [0, 1] (never decreasing within a call) and a short stage

@@ -89,6 +89,7 @@ pub unsafe extern "C" fn nni_session_new(
             NNI_BACKEND_AUTO => BackendChoice::Auto,
             NNI_BACKEND_ONNXRUNTIME => BackendChoice::OnnxRuntime,
             NNI_BACKEND_OPENVINO => BackendChoice::OpenVino,
+            NNI_BACKEND_TENSORRT => BackendChoice::TensorRt,
             b => return Err(Error::InvalidArgument(format!("unknown backend {b}"))),
         };
         if !(0..=MAX_THREADS).contains(&opts.num_threads) {
@@ -102,6 +103,15 @@ pub unsafe extern "C" fn nni_session_new(
             precision,
             backend,
             num_threads: opts.num_threads as usize,
+            warm_up: match opts.warm_up {
+                0 => false,
+                1 => true,
+                w => {
+                    return Err(Error::InvalidArgument(format!(
+                        "warm_up must be 0 or 1, got {w}"
+                    )))
+                }
+            },
         };
         let mut session =
             nninteractive_engine::open_session_with(std::path::Path::new(path), &network)?;
@@ -171,6 +181,9 @@ unsafe fn read_options(opts: *const nni_session_options) -> Result<nni_session_o
     }
     if !holds(std::mem::offset_of!(nni_session_options, history_bytes), 8) {
         out.history_bytes = defaults.history_bytes;
+    }
+    if !holds(std::mem::offset_of!(nni_session_options, warm_up), 4) {
+        out.warm_up = defaults.warm_up;
     }
     Ok(out)
 }

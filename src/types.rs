@@ -26,8 +26,9 @@ pub const NNI_DEVICE_CUDA: i32 = 2;
 /// Precision: float32, the reference's results (default).
 pub const NNI_PRECISION_EXACT: i32 = 0;
 /// Precision: reduced where the hardware has it (bfloat16 on CPUs with native bfloat16, through
-/// OpenVINO): several times faster, masks within a Dice of about 0.99 of the exact ones. Where it
-/// cannot be had, the session runs float32 and `nni_session_describe` says why.
+/// OpenVINO; float16 on CUDA, from `MODEL.fp16.onnx` beside the model): several times faster,
+/// masks within a Dice of about 0.99 of the exact ones. Where it cannot be had, the session runs
+/// float32 and `nni_session_describe` says why.
 pub const NNI_PRECISION_FAST: i32 = 1;
 
 /// Backend: chosen from precision and device (ONNX Runtime for exact work and CUDA, OpenVINO
@@ -37,6 +38,11 @@ pub const NNI_BACKEND_AUTO: i32 = 0;
 pub const NNI_BACKEND_ONNXRUNTIME: i32 = 1;
 /// Backend: OpenVINO (CPU only; `nni_openvino_init`).
 pub const NNI_BACKEND_OPENVINO: i32 = 2;
+/// Backend: ONNX Runtime's TensorRT execution provider (CUDA only; TensorRT 10 loadable). The
+/// first session on a model builds its engine, which can take minutes; engines and timing caches
+/// are kept in `$NNI_TENSORRT_CACHE`, else `$XDG_CACHE_HOME/nninteractive/tensorrt`, else
+/// `~/.cache/nninteractive/tensorrt`. Float16 engines in `NNI_PRECISION_FAST`. Since 0.3.0.
+pub const NNI_BACKEND_TENSORRT: i32 = 3;
 
 /// Size of the first `nni_session_options` (up to `autozoom`), which callers built against
 /// version 0.1.0 pass; the fields after it then take their defaults.
@@ -48,7 +54,7 @@ pub const NNI_ABI_VERSION: u32 = 1;
 /// Major version of the library this header belongs to (`nni_version() >> 16` at run time).
 pub const NNI_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library this header belongs to (`(nni_version() >> 8) & 0xff`).
-pub const NNI_VERSION_MINOR: u32 = 2;
+pub const NNI_VERSION_MINOR: u32 = 3;
 /// Patch version of the library this header belongs to (`nni_version() & 0xff`).
 pub const NNI_VERSION_PATCH: u32 = 0;
 
@@ -71,12 +77,17 @@ pub struct nni_session_options {
     pub autozoom: i32,
     /// `NNI_PRECISION_EXACT` (default) or `NNI_PRECISION_FAST`. Since 0.2.0.
     pub precision: i32,
-    /// `NNI_BACKEND_AUTO` (default), `NNI_BACKEND_ONNXRUNTIME` or `NNI_BACKEND_OPENVINO`.
-    /// Since 0.2.0.
+    /// `NNI_BACKEND_AUTO` (default), `NNI_BACKEND_ONNXRUNTIME`, `NNI_BACKEND_OPENVINO` (since
+    /// 0.2.0) or `NNI_BACKEND_TENSORRT` (since 0.3.0).
     pub backend: i32,
     /// Most bytes the undo/redo history may hold (oldest steps dropped first; the newest step is
     /// always kept); 0 = the default, 1 GiB. Since 0.2.0.
     pub history_bytes: u64,
+    /// 1: run one forward inside `nni_session_new`, so the first prompt does not pay the
+    /// runtime's one-time work (cuDNN's convolution search on CUDA, a TensorRT engine, OpenVINO's
+    /// first inference); `nni_session_describe` then says how long it took. 0 (default): no
+    /// warm-up. Since 0.3.0.
+    pub warm_up: i32,
 }
 
 impl nni_session_options {
@@ -91,6 +102,7 @@ impl nni_session_options {
         precision: NNI_PRECISION_EXACT,
         backend: NNI_BACKEND_AUTO,
         history_bytes: 0,
+        warm_up: 0,
     };
 }
 
@@ -126,6 +138,7 @@ pub type nni_progress_callback = Option<
 >;
 
 // The option and image structs are part of the ABI: their sizes are fixed (checked from C too).
-const _: () = assert!(std::mem::size_of::<nni_session_options>() == 48);
+const _: () = assert!(std::mem::size_of::<nni_session_options>() == 56);
+const _: () = assert!(std::mem::offset_of!(nni_session_options, warm_up) == 48);
 const _: () = assert!(std::mem::offset_of!(nni_session_options, precision) == 28);
 const _: () = assert!(std::mem::size_of::<nni_image_desc>() == 24 + 24 + 24 + 24 + 72);

@@ -213,6 +213,7 @@ def run_native(onnx, tmp, threads, autozoom, fast, label):
     if proc.returncode != 0:
         sys.exit(f"nni bench ({label}) failed: {proc.stderr.strip()}")
     steps, peak, described = parse(proc.stdout)
+    steps = [s for s in steps if s.get("step") != "open"]  # the reference's opening is not timed here
     return {"steps": steps, "peak_rss_mib": peak, "described": described}
 
 
@@ -409,10 +410,10 @@ def write_docs(results, replays, command):
     parts += targets(results, has_bf16)
     parts += conformance_table(replays)
     path = os.path.join(REPO, "docs", "performance.md")
-    if os.path.isfile(path):  # keep the blocks tools/bench_server.py and tools/bench_objects.py write
+    if os.path.isfile(path):  # keep the blocks bench_server.py, bench_objects.py and gpu/check.py write
         with open(path) as f:
             old = f.read()
-        for name in ("server-load", "objects"):
+        for name in ("server-load", "objects", "gpu"):
             begin, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
             if 0 <= begin < end:
                 parts += [old[begin:end + len(f"<!-- /{name} -->")], ""]

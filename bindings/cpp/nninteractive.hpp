@@ -273,7 +273,7 @@ inline nni_image_desc image_desc(const void *data, int32_t dtype, size_t voxel_c
 /// How exactly the network is computed (NNI_PRECISION_*).
 enum class Precision : int32_t {
     Exact = NNI_PRECISION_EXACT, ///< float32, the reference's results (default)
-    Fast = NNI_PRECISION_FAST,   ///< bfloat16 where the CPU has it (OpenVINO); else float32, said in describe()
+    Fast = NNI_PRECISION_FAST,   ///< bfloat16 where the CPU has it (OpenVINO), float16 on CUDA; else float32, said in describe()
 };
 
 /// Which runtime runs the network (NNI_BACKEND_*).
@@ -281,6 +281,7 @@ enum class Backend : int32_t {
     Auto = NNI_BACKEND_AUTO,               ///< chosen from precision and device (default)
     OnnxRuntime = NNI_BACKEND_ONNXRUNTIME, ///< ONNX Runtime (CPU or CUDA)
     OpenVino = NNI_BACKEND_OPENVINO,       ///< OpenVINO (CPU)
+    TensorRt = NNI_BACKEND_TENSORRT,       ///< ONNX Runtime's TensorRT provider (CUDA; opt-in)
 };
 
 struct SessionOptions {
@@ -298,6 +299,9 @@ struct SessionOptions {
     Backend backend = Backend::Auto;
     /// Most bytes the undo/redo history may hold; 0 = the library's default (1 GiB).
     uint64_t history_bytes = 0;
+    /// Run one forward when the session is made, so the first prompt does not pay the runtime's
+    /// one-time work (cuDNN's search on CUDA, a TensorRT engine).
+    bool warm_up = false;
 };
 
 /// The box [min, max) of voxels a call wrote (see Session::changed_region()).
@@ -418,6 +422,7 @@ public:
         o.precision = static_cast<int32_t>(options.precision);
         o.backend = static_cast<int32_t>(options.backend);
         o.history_bytes = options.history_bytes;
+        o.warm_up = options.warm_up ? 1 : 0;
         nni_session *raw = nullptr;
         detail::check(nni_session_new(&o, &raw));
         handle_ = raw;

@@ -53,12 +53,18 @@ struct Common {
     #[arg(long)]
     no_autozoom: bool,
     /// Fast mode: reduced precision where the hardware has it (bfloat16 on such CPUs, through
-    /// OpenVINO); masks within a Dice of about 0.99 of the exact ones.
+    /// OpenVINO; float16 on CUDA, from NAME.fp16.onnx beside the model); masks within a Dice of
+    /// about 0.99 of the exact ones.
     #[arg(long)]
     fast: bool,
-    /// Runtime: auto, onnxruntime or openvino.
+    /// Runtime: auto, onnxruntime, openvino or tensorrt (CUDA; engines cached in
+    /// $NNI_TENSORRT_CACHE or ~/.cache/nninteractive/tensorrt).
     #[arg(long, default_value = "auto")]
     backend: String,
+    /// Run one forward when the network is loaded, so the first prompt does not pay the
+    /// runtime's one-time work (cuDNN's search on CUDA, a TensorRT engine).
+    #[arg(long)]
+    warm_up: bool,
     /// Path of libopenvino_c (default: $NNI_OPENVINO_PATH, then next to the program).
     #[arg(long)]
     openvino: Option<PathBuf>,
@@ -382,8 +388,9 @@ fn backend(s: &str) -> Result<BackendChoice, String> {
         "auto" => Ok(BackendChoice::Auto),
         "onnxruntime" => Ok(BackendChoice::OnnxRuntime),
         "openvino" => Ok(BackendChoice::OpenVino),
+        "tensorrt" => Ok(BackendChoice::TensorRt),
         other => Err(format!(
-            "unknown backend `{other}` (auto, onnxruntime or openvino)"
+            "unknown backend `{other}` (auto, onnxruntime, openvino or tensorrt)"
         )),
     }
 }
@@ -402,6 +409,7 @@ fn network_options(common: &Common, threads: usize) -> Result<NetworkOptions, St
         },
         backend: backend(&common.backend)?,
         num_threads: threads,
+        warm_up: common.warm_up,
     })
 }
 
@@ -468,10 +476,15 @@ fn real_main(cli: Cli) -> Result<(), String> {
             out,
             common,
         } => {
+            let opened = Instant::now();
             let mut session = init(&common, threads, |o| {
                 nninteractive_engine::open_session_with(&model, o)
             })?;
             println!("network: {}", session.describe_network());
+            println!(
+                "{{\"step\": \"open\", \"seconds\": {:.4}}}",
+                opened.elapsed().as_secs_f64()
+            );
             let vol = volume_io::read_volume(&image).map_err(|e| e.to_string())?;
             let list = read_prompt_file(&prompts, vol.shape)?;
             let t = Instant::now();
@@ -484,15 +497,19 @@ fn real_main(cli: Cli) -> Result<(), String> {
             );
             for (n, p) in list.iter().enumerate() {
                 let t = Instant::now();
+                let (runs0, net0) = session.network_time();
                 let (what, r) = apply(&mut session, p);
                 r.map_err(|e| format!("prompt {n} ({what}): {e}"))?;
+                let seconds = t.elapsed().as_secs_f64();
+                let (runs1, net1) = session.network_time();
                 let fg = session
                     .mask()
                     .map(|m| m.iter().filter(|&&v| v != 0).count())
                     .unwrap_or(0);
                 println!(
-                    "{{\"step\": \"{what}\", \"index\": {n}, \"seconds\": {:.4}, \"foreground\": {fg}}}",
-                    t.elapsed().as_secs_f64()
+                    "{{\"step\": \"{what}\", \"index\": {n}, \"seconds\": {seconds:.4}, \"network_seconds\": {:.4}, \"forwards\": {}, \"foreground\": {fg}}}",
+                    (net1 - net0).as_secs_f64(),
+                    runs1 - runs0
                 );
             }
             println!("{{\"peak_rss_mib\": {:.1}}}", peak_rss_mib());

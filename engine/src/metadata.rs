@@ -61,6 +61,7 @@ struct RawMeta {
     license: Option<String>,
     input_name: Option<String>,
     output_name: Option<String>,
+    weights: Option<String>,
 }
 
 /// Resolved model metadata: everything the engine needs besides the network itself.
@@ -102,6 +103,9 @@ pub struct ModelMetadata {
     pub input_name: String,
     /// Name of the network output tensor.
     pub output_name: String,
+    /// The convolutions' weights are float16 (`"weights": "float16"`, written by
+    /// `tools/model/to_fp16.py`); the graph's input and output stay float32.
+    pub float16_weights: bool,
 }
 
 const KINDS: [PromptKind; 5] = [
@@ -267,6 +271,15 @@ impl ModelMetadata {
                 MAX_PATCH_INPUT_BYTES >> 30
             )));
         }
+        let float16_weights = match raw.weights.as_deref() {
+            None | Some("float32") => false,
+            Some("float16") => true,
+            Some(other) => {
+                return Err(Error::Model(format!(
+                    "metadata `weights` is {other:?}; float32 and float16 are known"
+                )))
+            }
+        };
         let preferred_scribble_thickness = match &raw.preferred_scribble_thickness {
             None => [1.0; 3],
             Some(v) => scribble_thickness(v)?,
@@ -291,7 +304,26 @@ impl ModelMetadata {
             source,
             input_name: raw.input_name.unwrap_or_else(|| "input".into()),
             output_name: raw.output_name.unwrap_or_else(|| "logits".into()),
+            float16_weights,
         })
+    }
+
+    /// Whether a network with metadata `other` can stand in for this one: the same patch,
+    /// channels, prompts, constants and tensor names (the weights' type and the file's hash may
+    /// differ).
+    pub fn same_network_contract(&self, other: &ModelMetadata) -> bool {
+        self.patch_size == other.patch_size
+            && self.num_image_channels == other.num_image_channels
+            && self.num_interaction_channels == other.num_interaction_channels
+            && self.prev_seg_channel == other.prev_seg_channel
+            && self.mapping == other.mapping
+            && self.supported == other.supported
+            && self.supports_initial_label == other.supports_initial_label
+            && self.point_radius == other.point_radius
+            && self.interaction_decay == other.interaction_decay
+            && self.preferred_scribble_thickness == other.preferred_scribble_thickness
+            && self.input_name == other.input_name
+            && self.output_name == other.output_name
     }
 
     /// The channel mapping as the reference states it: `prev_seg` and `[positive, negative]` per

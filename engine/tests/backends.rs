@@ -40,6 +40,7 @@ fn session(backend: BackendChoice, precision: Precision) -> Session {
         precision,
         backend,
         num_threads: 1,
+        warm_up: false,
     };
     nninteractive_engine::open_session_with(model(), &opts).expect("session")
 }

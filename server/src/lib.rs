@@ -147,13 +147,9 @@ impl AppState {
     /// Load the model once and make the state around it.
     pub fn load(config: ServerConfig) -> Result<Arc<Self>, String> {
         config.validate()?;
-        let bytes = std::fs::read(&config.model)
-            .map_err(|e| format!("cannot read the model {}: {e}", config.model.display()))?;
-        let label = config.model.display().to_string();
         let (net, meta) =
-            nninteractive_engine::backend::open_network(&bytes, &label, &config.network)
+            nninteractive_engine::backend::open_network_file(&config.model, &config.network)
                 .map_err(|e| e.to_string())?;
-        drop(bytes);
         let network = SharedNetwork::new(net);
         let capabilities = capabilities::snapshot(&meta, config.autozoom, &network.describe());
         let registry = registry::Registry::new(

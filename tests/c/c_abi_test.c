@@ -259,7 +259,8 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
 /* ------------------------------------------------------------------ tests */
 
 /* The ABI structs have the layout the library was built with (it asserts the same sizes). */
-_Static_assert(sizeof(nni_session_options) == 48, "nni_session_options layout");
+_Static_assert(sizeof(nni_session_options) == 56, "nni_session_options layout");
+_Static_assert(offsetof(nni_session_options, warm_up) == 48, "warm_up after history_bytes");
 _Static_assert(offsetof(nni_session_options, history_bytes) == 40, "history_bytes after backend");
 _Static_assert(offsetof(nni_session_options, precision) == 28, "precision fills v1's padding");
 _Static_assert(NNI_SESSION_OPTIONS_SIZE_V1 == offsetof(nni_session_options, backend),
@@ -359,7 +360,7 @@ static void test_session_new_errors(void)
     CHECK(o.struct_size == sizeof(nni_session_options) && o.model_path == NULL &&
               o.device == NNI_DEVICE_AUTO && o.num_threads == 0 && o.autozoom == 1 &&
               o.precision == NNI_PRECISION_EXACT && o.backend == NNI_BACKEND_AUTO &&
-              o.history_bytes == 0,
+              o.history_bytes == 0 && o.warm_up == 0,
           "nni_session_options_init fills the documented defaults");
     nni_session_options_init(NULL); /* must not crash */
     CHECK(1, "nni_session_options_init(NULL) is ignored");
@@ -413,6 +414,64 @@ static void test_session_new_errors(void)
                   !strstr(desc, "fast"),
               "a version 1 options struct opens an exact ONNX Runtime session: \"%s\"", desc);
         nni_session_free(s);
+    }
+
+    /* A caller built against version 0.2.0 passes the 48-byte struct (up to history_bytes):
+       the bytes after it are not read, so no warm-up. */
+    {
+        struct {
+            nni_session_options o;
+            char tail[16];
+        } v2;
+        char desc[512];
+        memset(&v2, 0xAB, sizeof v2);
+        cpu_options(&v2.o);
+        v2.o.struct_size = (uint32_t)offsetof(nni_session_options, warm_up);
+        memset(&v2.o.warm_up, 0xAB, sizeof v2.o.warm_up);
+        s = NULL;
+        EXPECT_OK(nni_session_new(&v2.o, &s));
+        nni_session_describe(s, desc, sizeof desc);
+        CHECK(s != NULL && !strstr(desc, "warmed up"),
+              "a version 0.2 options struct (48 bytes) opens a session without warm-up: \"%s\"",
+              desc);
+        nni_session_free(s);
+    }
+
+    /* warm_up = 1 runs one forward in nni_session_new and says so; other values are refused. */
+    {
+        char desc[512];
+        cpu_options(&o);
+        o.warm_up = 2;
+        s = (nni_session *)(uintptr_t)0x1;
+        EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+        CHECK(s == NULL, "  ... *out is NULL (warm_up 2)");
+        o.warm_up = 1;
+        EXPECT_OK(nni_session_new(&o, &s));
+        nni_session_describe(s, desc, sizeof desc);
+        CHECK(strstr(desc, "warmed up at creation (") != NULL,
+              "warm_up = 1: describe says the session was warmed up: \"%s\"", desc);
+        nni_session_free(s);
+    }
+
+    /* TensorRT is CUDA-only and opt-in: on the CPU it is refused; where ONNX Runtime lacks it
+       (the CPU build), the error says so and names the setup. */
+    {
+        char msg[1024];
+        cpu_options(&o);
+        o.backend = NNI_BACKEND_TENSORRT;
+        s = (nni_session *)(uintptr_t)0x1;
+        EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+        nni_last_error_message(msg, sizeof msg);
+        CHECK(s == NULL && strstr(msg, "TensorRT") && strstr(msg, "CUDA only"),
+              "TensorRT on the CPU device is refused: \"%s\"", msg);
+        o.device = NNI_DEVICE_AUTO;
+        if (nni_session_new(&o, &s) == NNI_OK) {
+            nni_session_free(s); /* a CUDA build with TensorRT and a GPU: fine */
+        } else {
+            nni_last_error_message(msg, sizeof msg);
+            CHECK(s == NULL && strstr(msg, "TensorRT"),
+                  "TensorRT without a TensorRT-capable ONNX Runtime names TensorRT: \"%s\"", msg);
+        }
     }
 
     /* The undo history's budget: the default is said in describe; a tiny one keeps one step. */

@@ -3,12 +3,16 @@
 
     tools/test/conformance CASES_ROOT [--case NAME ...] [--device cpu] [--threads 2] [--dump DIR]
         [--precision exact|fast] [--backend auto|onnxruntime|openvino] [--dice-min 0.98]
+        [--weights float32|float16]
 
 CASES_ROOT holds ``models/<name>/`` (nnInteractive model folders as released) and
 ``cases/<case>/case.json`` (see the README of the case set). Every model folder is converted with
 tools/model/convert_model.py (run by the reference environment, ``.venv-ref`` or ``$NNI_REF_PYTHON``)
 into ``build/conformance-models/<name>/model.onnx``; the conversion is reused while the sha256 of
-the checkpoint (and of the folder's metadata files and of the converter) is unchanged.
+the checkpoint (and of the folder's metadata files and of the converter) is unchanged. With
+``--weights float16`` each is then made into ``model.fp16.onnx`` by tools/model/to_fp16.py (what a
+CUDA session runs in FAST precision) and the cases run on that file (on the CPU, ONNX Runtime
+computes its float16 convolutions between casts: a check of the conversion, not of CUDA).
 
 Each case then runs in a fresh session (AutoZoom from case.json), step by step; after every step
 with ``expect`` the library's mask is compared with the expected one and one line is printed:
@@ -38,6 +42,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "bindings", "python"))
 
 from nninteractive_native import NniError, Session  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from case_arrays import as_npy, load_array  # noqa: E402
 
 DICE_MIN = 0.99
 UNION_SHARE_MAX = 0.005
@@ -118,6 +125,30 @@ def convert_models(cases_root, cache_root, ref_python, threads, force):
     return out
 
 
+def float16_variants(models, threads):
+    """Make (or reuse) model.fp16.onnx beside each converted model; returns the same mapping to
+    the float16 files. Reused while the float32 model and the converter are unchanged."""
+    out = {}
+    tool = os.path.join(REPO, "tools", "model", "to_fp16.py")
+    for folder, onnx_path in models.items():
+        fp16 = os.path.splitext(onnx_path)[0] + ".fp16.onnx"
+        key_path = fp16 + ".key"
+        key = sha256_file(onnx_path) + " " + sha256_file(tool)
+        if os.path.isfile(fp16) and os.path.isfile(key_path) and open(key_path).read() == key:
+            print(f"model {os.path.basename(folder)}: reusing {os.path.relpath(fp16, REPO)}")
+        else:
+            cmd = [sys.executable, tool, onnx_path, fp16, "--check-threads", str(threads)]
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            sys.stdout.write(proc.stdout)
+            if proc.returncode != 0:
+                print(f"conformance: to_fp16.py failed on {onnx_path} (exit {proc.returncode})", file=sys.stderr)
+                raise SystemExit(2)
+            with open(key_path, "w") as f:
+                f.write(key)
+        out[folder] = fp16
+    return out
+
+
 def compare(got, want):
     a = got.astype(bool)
     b = want.astype(bool)
@@ -136,7 +167,7 @@ def run_step(sess, case_dir, step):
     run = bool(step.get("run_prediction", True))
 
     def mask(key="mask"):
-        return np.load(os.path.join(case_dir, step[key]))
+        return load_array(os.path.join(case_dir, step[key]))
 
     if op == "point":
         sess.add_point(step["at"], positive=pos, run_prediction=run)
@@ -182,7 +213,7 @@ def check_replay(sess, name, case_dir, image_name, onnx, args, counts):
         with open(log_path, "w") as f:
             f.write(sess.export_log())
         out = os.path.join(tmp, "replayed.npy")
-        image_path = os.path.join(case_dir, image_name)
+        image_path = as_npy(os.path.join(case_dir, image_name), tmp)
         proc = replay(args, log_path, image_path, onnx, out)
         ok = proc.returncode == 0 and os.path.isfile(out) and np.array_equal(np.load(out), final)
         detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
@@ -217,7 +248,7 @@ def run_case(case_dir, models, args, counts, dump_dir):
         print(f"{name}: model {case['model']} was not converted")
         counts["failed"] += 1
         return
-    image = np.load(os.path.join(case_dir, case["image"]))
+    image = load_array(os.path.join(case_dir, case["image"]))
     steps = case["steps"]
     width = max(len(s["op"]) for s in steps)
 
@@ -229,6 +260,10 @@ def run_case(case_dir, models, args, counts, dump_dir):
         if described not in counts["described"]:
             counts["described"].add(described)
             print(f"{name}: {described}")
+        if args.weights == "float16" and "float16" not in described:
+            print(f"{name}: a float16 model, but the session does not say float16: FAIL")
+            counts["failed"] += 1
+            return
         if args.precision == "fast" and "running float32" in described and "no native bfloat16" not in described:
             print(f"{name}: the fast mode fell back to float32 for a reason other than the CPU: FAIL")
             counts["failed"] += 1
@@ -269,7 +304,7 @@ def run_case(case_dir, models, args, counts, dump_dir):
             dt = time.time() - t0
             if "expect" not in step:
                 continue
-            want = np.load(os.path.join(case_dir, step["expect"]))
+            want = load_array(os.path.join(case_dir, step["expect"]))
             got = sess.get_mask()
             dice, diff, union, ok = compare(got, want)
             if args.dice_min is not None:
@@ -315,7 +350,9 @@ def main():
     ap.add_argument("--force-convert", action="store_true")
     ap.add_argument("--dump", default=None, help="save the library's mask of every differing step here")
     ap.add_argument("--precision", default="exact", choices=("exact", "fast"))
-    ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "openvino"))
+    ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "openvino", "tensorrt"))
+    ap.add_argument("--weights", default="float32", choices=("float32", "float16"),
+                    help="float16: run each model's float16 variant (tools/model/to_fp16.py)")
     ap.add_argument("--nni", default=os.path.join(REPO, "target", "debug", "nni"),
                     help="the nni program, for the replay of each case's prompt log")
     ap.add_argument("--dice-min", type=float, default=None,
@@ -328,6 +365,8 @@ def main():
         print(f"conformance: no cases/ under {args.cases_root}", file=sys.stderr)
         return 2
     models = convert_models(args.cases_root, args.cache_dir, args.ref_python, args.threads, args.force_convert)
+    if args.weights == "float16":
+        models = float16_variants(models, args.threads)
 
     names = sorted(d for d in os.listdir(cases_dir) if os.path.isfile(os.path.join(cases_dir, d, "case.json")))
     if args.case:

@@ -12,12 +12,16 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import time
 
 import numpy as np
 import torch
 
 from nnInteractive.inference.inference_session import nnInteractiveInferenceSession
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from case_arrays import save_array  # noqa: E402
 
 
 def ellipsoid(shape, center, radii):
@@ -216,7 +220,7 @@ def main():
         case_dir = os.path.join(args.out, "cases", name)
         shutil.rmtree(case_dir, ignore_errors=True)
         os.makedirs(case_dir)
-        np.save(os.path.join(case_dir, "image.npy"), image)
+        save_array(os.path.join(case_dir, "image.npz"), image)
         run_a = run_case(case_model, image, steps, 0, args.threads)
         run_b = run_case(case_model, image, steps, 12345, args.threads)
         recorded = []
@@ -224,13 +228,13 @@ def main():
             rec = {k: v for k, v in st.items() if not isinstance(v, np.ndarray)}
             for k, v in st.items():
                 if isinstance(v, np.ndarray):
-                    fname = f"{'initial' if st['op'] == 'initial_seg' else st['op']}_{i:03d}.npy"
-                    np.save(os.path.join(case_dir, fname), v)
+                    fname = f"{'initial' if st['op'] == 'initial_seg' else st['op']}_{i:03d}.npz"
+                    save_array(os.path.join(case_dir, fname), v)
                     rec[k] = fname
             rec["reference_seconds"] = round(secs, 3)
             if st["op"] != "reset":
-                fname = f"expect_{i:03d}.npy"
-                np.save(os.path.join(case_dir, fname), ma)
+                fname = f"expect_{i:03d}.npz"
+                save_array(os.path.join(case_dir, fname), ma)
                 rec["expect"] = fname
                 rec["foreground_voxels"] = int(ma.sum())
                 rec["reference_self_difference"] = int(np.count_nonzero(ma != mb))
@@ -238,7 +242,7 @@ def main():
             print(f"{name} step {i} {st['op']}: {rec.get('foreground_voxels')} voxels, self-difference "
                   f"{rec.get('reference_self_difference')}, {secs:.1f} s", flush=True)
         with open(os.path.join(case_dir, "case.json"), "w") as f:
-            json.dump({"format": 1, "model": f"models/{case_model_name}", "image": "image.npy", "autozoom": True, "steps": recorded}, f, indent=1)
+            json.dump({"format": 1, "model": f"models/{case_model_name}", "image": "image.npz", "autozoom": True, "steps": recorded}, f, indent=1)
 
 
 if __name__ == "__main__":

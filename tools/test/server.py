@@ -32,6 +32,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -51,6 +52,7 @@ from nnInteractive.inference.remote import (  # noqa: E402
 from nnInteractive.inference.remote.serialization import pack_array  # noqa: E402
 
 import conformance  # noqa: E402  (model conversion and the C ABI replay of one step)
+from case_arrays import as_npy, load_array  # noqa: E402
 from nninteractive_native import Session  # noqa: E402
 
 RESULTS = {"passed": 0, "failed": 0}
@@ -115,7 +117,7 @@ def client_step(rs, case_dir, step):
     run = bool(step.get("run_prediction", True))
 
     def mask():
-        return np.load(os.path.join(case_dir, step["mask"]))
+        return load_array(os.path.join(case_dir, step["mask"]))
 
     if op == "point":
         rs.add_point_interaction(step["at"], include_interaction=pos, run_prediction=run)
@@ -139,7 +141,7 @@ def client_step(rs, case_dir, step):
 def load_case(case_dir):
     with open(os.path.join(case_dir, "case.json")) as f:
         case = json.load(f)
-    return case, np.load(os.path.join(case_dir, case["image"]))
+    return case, load_array(os.path.join(case_dir, case["image"]))
 
 
 def replay_remote(url, case_dir, api_key=None):
@@ -209,7 +211,7 @@ def section_conformance(nni, roots, ref_python):
                         same = np.array_equal(r, c)
                         info = f"{int(r.sum())} voxels"
                         if "expect" in step:
-                            want = np.load(os.path.join(case_dir, step["expect"]))
+                            want = load_array(os.path.join(case_dir, step["expect"]))
                             info += f", Dice vs reference {dice(r, want):.4f}"
                         if not same:
                             info += f", {int((r != c).sum())} voxels differ from the C ABI"
@@ -338,7 +340,8 @@ def section_faults(nni, onnx, case_dir):
         steps = [s for s in case["steps"] if s["op"] in ("point", "bbox")][:2]
         client_step(survivor, case_dir, steps[0])
 
-        child = subprocess.Popen([sys.executable, "-c", CHILD, server.url, os.path.join(case_dir, case["image"])],
+        image_npy = as_npy(os.path.join(case_dir, case["image"]), tempfile.mkdtemp(prefix="nni-server-test-"))
+        child = subprocess.Popen([sys.executable, "-c", CHILD, server.url, image_npy],
                                  stdout=subprocess.PIPE, text=True)
         ready = child.stdout.readline().strip() == "ready"
         check("faults: a second client claims and predicts", ready)

@@ -77,7 +77,7 @@ ABI_VERSION = 1
 
 DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
 PRECISIONS = {"exact": 0, "fast": 1}
-BACKENDS = {"auto": 0, "onnxruntime": 1, "openvino": 2}
+BACKENDS = {"auto": 0, "onnxruntime": 1, "openvino": 2, "tensorrt": 3}
 
 # numpy dtype -> NNI_DTYPE_*
 _DTYPES = {
@@ -129,6 +129,7 @@ class _Options(Structure):
         ("precision", c_int32),
         ("backend", c_int32),
         ("history_bytes", c_uint64),
+        ("warm_up", c_int32),
     ]
 
 
@@ -424,13 +425,18 @@ class Image(_Owned):
 
 
 class Session(_Owned):
-    """One segmentation session over one model (``nni_session``)."""
+    """One segmentation session over one model (``nni_session``).
+
+    ``device``: ``"auto"``, ``"cpu"`` or ``"cuda"``; ``precision``: ``"exact"`` or ``"fast"``;
+    ``backend``: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``; ``warm_up``: run
+    one forward while the session is made, so the first prompt does not pay the runtime's one-time
+    work (``describe()`` then says how long it took)."""
 
     _FREE = "nni_session_free"
     _WHAT = "session"
 
     def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto",
-                 history_bytes=0):
+                 history_bytes=0, warm_up=False):
         self._lib = load_library()
         self._h = None
         self._shape = None
@@ -448,6 +454,7 @@ class Session(_Owned):
         opts.num_threads = int(num_threads)
         opts.autozoom = 1 if autozoom else 0
         opts.history_bytes = int(history_bytes)  # 0: the library's default (1 GiB)
+        opts.warm_up = 1 if warm_up else 0
         for name, value, table in (("precision", precision, PRECISIONS), ("backend", backend, BACKENDS)):
             if value not in table:
                 raise ValueError(f"{name} must be one of {sorted(table)}, got {value!r}")

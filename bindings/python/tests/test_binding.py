@@ -53,6 +53,16 @@ class SessionFixture(unittest.TestCase):
 
 
 class BindingTest(SessionFixture):
+    def test_warm_up_runs_at_creation_and_tensorrt_is_cuda_only(self):
+        with nni.Session(MODEL, device="cpu", warm_up=True) as s:
+            self.assertIn("warmed up at creation (", s.describe())
+            s.set_image(self.image)
+            s.add_point((12, 14, 15))
+            self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+        with self.assertRaises(nni.NniError) as e:
+            nni.Session(MODEL, device="cpu", backend="tensorrt")
+        self.assertIn("CUDA only", str(e.exception))
+
     def test_point_undo_and_changed_region(self):
         with self.session() as s:
             s.add_point((12, 14, 15))

@@ -60,14 +60,18 @@ pub fn missing(dirs: &[PathBuf]) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// A sentence naming what is missing for CUDA, with where to get it; None when nothing is.
-pub fn missing_message(runtime: Option<&Path>) -> Option<String> {
-    let dirs: Vec<PathBuf> = runtime
+/// The folder of the ONNX Runtime library at `runtime` (its providers look there first).
+fn runtime_dirs(runtime: Option<&Path>) -> Vec<PathBuf> {
+    runtime
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .into_iter()
-        .collect();
-    let gone = missing(&dirs);
+        .collect()
+}
+
+/// A sentence naming what is missing for CUDA, with where to get it; None when nothing is.
+pub fn missing_message(runtime: Option<&Path>) -> Option<String> {
+    let gone = missing(&runtime_dirs(runtime));
     if gone.is_empty() {
         return None;
     }
@@ -79,6 +83,34 @@ pub fn missing_message(runtime: Option<&Path>) -> Option<String> {
         "CUDA cannot be used: not found: {}; tools/setup/gpu.sh installs ONNX Runtime with CUDA and the CUDA 13 libraries from PyPI into .deps/onnxruntime-gpu (then set NNI_ONNXRUNTIME_PATH to its libonnxruntime.so); the driver comes with the GPU",
         list.join(", ")
     ))
+}
+
+/// The TensorRT 10 libraries ONNX Runtime's TensorRT provider loads, and what provides them.
+pub const TENSORRT_LIBRARIES: &[(&str, &str)] = &[
+    (
+        "libnvinfer.so.10",
+        "TensorRT 10 for CUDA 13 (PyPI tensorrt-cu13-libs 10.x)",
+    ),
+    (
+        "libnvonnxparser.so.10",
+        "TensorRT 10's ONNX parser (PyPI tensorrt-cu13-libs 10.x)",
+    ),
+];
+
+/// A sentence naming the TensorRT libraries that cannot be loaded; None when all can.
+pub fn missing_tensorrt_message(runtime: Option<&Path>) -> Option<String> {
+    let dirs = runtime_dirs(runtime);
+    let gone: Vec<String> = TENSORRT_LIBRARIES
+        .iter()
+        .filter(|(name, _)| !loadable(name, &dirs))
+        .map(|(name, what)| format!("{name} ({what})"))
+        .collect();
+    (!gone.is_empty()).then(|| {
+        format!(
+            "TensorRT cannot be used: not found: {}; `tools/setup/gpu.sh --tensorrt` installs it beside ONNX Runtime",
+            gone.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -104,6 +136,22 @@ mod tests {
                 "{m}"
             );
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tensorrt_libraries_are_named_when_missing() {
+        let dir = std::env::temp_dir().join(format!("nni-trt-libs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let runtime = dir.join("libonnxruntime.so");
+        if let Some(m) = missing_tensorrt_message(Some(&runtime)) {
+            assert!(m.contains("libnvinfer.so.10") || m.contains("libnvonnxparser.so.10"));
+            assert!(m.contains("tools/setup/gpu.sh --tensorrt"), "{m}");
+        }
+        for (name, _) in TENSORRT_LIBRARIES {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        assert!(missing_tensorrt_message(Some(&runtime)).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

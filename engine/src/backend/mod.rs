@@ -6,9 +6,11 @@
 //! | `Exact` | CPU | ONNX Runtime, float32 (the reference's results; exact conformance) |
 //! | `Exact` | CUDA | ONNX Runtime CUDA, float32 |
 //! | `Fast` | CPU | OpenVINO: bfloat16 where the CPU has it natively, else float32; ONNX Runtime float32 when OpenVINO cannot be loaded (the reason said in `describe`) |
-//! | `Fast` | CUDA | ONNX Runtime CUDA, float32 (float16 is not built yet; said in `describe`) |
+//! | `Fast` | CUDA | ONNX Runtime CUDA running the float16 model `NAME.fp16.onnx` beside `NAME.onnx` (`tools/model/to_fp16.py`); float32 when there is none (said in `describe`) |
 //!
-//! An explicit [`BackendChoice`] overrides the runtime (an error when it cannot be used).
+//! An explicit [`BackendChoice`] overrides the runtime (an error when it cannot be used);
+//! [`BackendChoice::TensorRt`] is the opt-in for TensorRT on CUDA (float16 in `Fast`), its
+//! engines and timing caches kept in [`tensorrt_cache_dir`].
 
 pub mod cancel;
 pub mod cuda_libs;
@@ -16,11 +18,15 @@ pub mod locate;
 pub mod onnxruntime;
 pub mod openvino;
 pub mod shared;
+pub mod timing;
 
 pub use self::cancel::{CancelToken, Interrupt};
-pub use self::onnxruntime::{candidate_paths, init_runtime, OrtNetwork, ENV_ORT_PATH};
+pub use self::onnxruntime::{
+    candidate_paths, init_runtime, tensorrt_cache_dir, OrtConfig, OrtNetwork, ENV_ORT_PATH,
+};
 pub use self::openvino::{init_openvino, OpenVinoNetwork, ENV_OPENVINO_PATH};
 pub use self::shared::SharedNetwork;
+pub use self::timing::NetworkClock;
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
@@ -57,6 +63,11 @@ pub enum BackendChoice {
     OnnxRuntime,
     /// OpenVINO (CPU only).
     OpenVino,
+    /// ONNX Runtime's TensorRT execution provider (CUDA only; TensorRT 10 must be loadable), with
+    /// the CUDA provider and the CPU for what TensorRT does not take. `Fast` builds float16
+    /// engines. The first session on a model builds its engine (minutes); later ones load it
+    /// from [`tensorrt_cache_dir`].
+    TensorRt,
 }
 
 /// What [`open_network`] needs besides the model.
@@ -70,6 +81,10 @@ pub struct NetworkOptions {
     pub backend: BackendChoice,
     /// Inference threads; 0 lets the runtime choose.
     pub num_threads: usize,
+    /// Run one forward when the network is opened, so the first click does not pay for the
+    /// runtime's one-time work (cuDNN's convolution search, TensorRT's engine, OpenVINO's
+    /// first-inference compilation).
+    pub warm_up: bool,
 }
 
 impl Default for NetworkOptions {
@@ -79,6 +94,7 @@ impl Default for NetworkOptions {
             precision: Precision::Exact,
             backend: BackendChoice::Auto,
             num_threads: 0,
+            warm_up: false,
         }
     }
 }
@@ -140,6 +156,68 @@ fn openvino_fast(
     Ok(noted(Box::new(net), note))
 }
 
+/// The float16 variant of a model (`NAME.fp16.onnx` beside `NAME.onnx`), held in memory.
+pub struct Float16Variant<'a> {
+    /// The variant's ONNX bytes.
+    pub bytes: &'a [u8],
+    /// Its name in messages (the file's path).
+    pub label: &'a str,
+}
+
+/// Where the float16 variant of the model file at `path` is looked for: `NAME.fp16.onnx` beside
+/// `NAME.onnx` (what `tools/model/to_fp16.py` writes).
+pub fn float16_variant_path(path: &std::path::Path) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}.fp16.onnx"))
+}
+
+/// Whether `opts` would run on CUDA through ONNX Runtime's CUDA provider in `Fast` precision:
+/// then a float16 variant of the model is used when there is one.
+pub fn wants_float16_variant(opts: &NetworkOptions) -> bool {
+    opts.precision == Precision::Fast
+        && matches!(
+            opts.backend,
+            BackendChoice::Auto | BackendChoice::OnnxRuntime
+        )
+        && match opts.device {
+            Device::Cuda => true,
+            Device::Auto => onnxruntime::cuda_available(),
+            Device::Cpu => false,
+        }
+}
+
+/// Read the model file at `path` and, when `opts` would use it, its float16 variant; then
+/// [`open_network_with`].
+pub fn open_network_file(
+    path: &std::path::Path,
+    opts: &NetworkOptions,
+) -> Result<(Box<dyn Network>, ModelMetadata)> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| Error::Model(format!("cannot read {}: {e}", p.display())))
+    };
+    let bytes = read(path)?;
+    let label = path.display().to_string();
+    let variant_path = float16_variant_path(path);
+    let variant = if wants_float16_variant(opts) && variant_path.is_file() {
+        Some(read(&variant_path)?)
+    } else {
+        None
+    };
+    let variant_label = variant_path.display().to_string();
+    open_network_with(
+        &bytes,
+        &label,
+        opts,
+        variant.as_deref().map(|bytes| Float16Variant {
+            bytes,
+            label: &variant_label,
+        }),
+    )
+}
+
 /// Open the ONNX model in `bytes` (`label` names it in messages) on the runtime the options ask
 /// for; returns the network and the model's metadata.
 pub fn open_network(
@@ -147,11 +225,28 @@ pub fn open_network(
     label: &str,
     opts: &NetworkOptions,
 ) -> Result<(Box<dyn Network>, ModelMetadata)> {
+    open_network_with(bytes, label, opts, None)
+}
+
+/// [`open_network`], with the model's float16 variant for CUDA in `Fast` precision (ignored
+/// otherwise). The metadata returned is the model's own (its SHA-256 among it), whichever file
+/// runs; the variant must agree with it on everything but the weights.
+pub fn open_network_with(
+    bytes: &[u8],
+    label: &str,
+    opts: &NetworkOptions,
+    float16: Option<Float16Variant<'_>>,
+) -> Result<(Box<dyn Network>, ModelMetadata)> {
     let mut meta = ModelMetadata::from_onnx(bytes, label)?;
     meta.sha256 = crate::session::log::sha256_hex(bytes);
     let threads = opts.num_threads;
     let ort = |device: Device, note: Option<String>| -> Result<Box<dyn Network>> {
-        let net = OrtNetwork::from_bytes(bytes, label, meta.clone(), device, threads)?;
+        let config = OrtConfig {
+            device,
+            tensorrt: false,
+            precision: opts.precision,
+        };
+        let net = OrtNetwork::from_bytes(bytes, label, meta.clone(), config, threads)?;
         Ok(noted(Box::new(net), note))
     };
     let fast = opts.precision == Precision::Fast;
@@ -175,6 +270,38 @@ pub fn open_network(
                 )?)
             }
         }
+        BackendChoice::TensorRt => {
+            if opts.device == Device::Cpu {
+                return Err(Error::InvalidArgument(
+                    "the TensorRT backend runs on CUDA only; ask for the CUDA or auto device"
+                        .into(),
+                ));
+            }
+            let config = OrtConfig {
+                device: Device::Cuda,
+                tensorrt: true,
+                precision: opts.precision,
+            };
+            Box::new(OrtNetwork::from_bytes(
+                bytes,
+                label,
+                meta.clone(),
+                config,
+                threads,
+            )?)
+        }
+        BackendChoice::OnnxRuntime | BackendChoice::Auto if wants_float16_variant(opts) => {
+            match float16 {
+                Some(variant) => Box::new(open_float16_variant(&meta, &variant, opts, threads)?),
+                None => ort(
+                    opts.device,
+                    Some(format!(
+                        "fast precision asked, running float32: no float16 model {} beside it (tools/model/to_fp16.py makes one)",
+                        float16_variant_path(std::path::Path::new(label)).display()
+                    )),
+                )?,
+            }
+        }
         BackendChoice::OnnxRuntime => {
             let note = fast.then(|| {
                 "fast precision asked, running float32: ONNX Runtime has no reduced-precision CPU path"
@@ -183,27 +310,194 @@ pub fn open_network(
             ort(opts.device, note)?
         }
         BackendChoice::Auto if !fast => ort(opts.device, None)?,
-        BackendChoice::Auto => {
-            let cuda = opts.device == Device::Cuda
-                || (opts.device == Device::Auto && onnxruntime::cuda_available());
-            if cuda {
-                ort(
-                    opts.device,
-                    Some(
-                        "fast precision asked, running float32: float16 on CUDA is not built yet"
-                            .into(),
-                    ),
-                )?
-            } else {
-                match openvino_fast(bytes, label, &meta, threads) {
-                    Ok(net) => net,
-                    Err(e) => ort(
-                        Device::Cpu,
-                        Some(format!("fast precision asked, running float32 on ONNX Runtime: OpenVINO is not usable ({e})")),
-                    )?,
-                }
-            }
-        }
+        BackendChoice::Auto => match openvino_fast(bytes, label, &meta, threads) {
+            Ok(net) => net,
+            Err(e) => ort(
+                Device::Cpu,
+                Some(format!("fast precision asked, running float32 on ONNX Runtime: OpenVINO is not usable ({e})")),
+            )?,
+        },
+    };
+    let net = if opts.warm_up {
+        warm_up(net, &meta)?
+    } else {
+        net
     };
     Ok((net, meta))
+}
+
+/// The float16 variant on CUDA, checked against the model's metadata.
+fn open_float16_variant(
+    meta: &ModelMetadata,
+    variant: &Float16Variant<'_>,
+    opts: &NetworkOptions,
+    threads: usize,
+) -> Result<OrtNetwork> {
+    let vmeta = ModelMetadata::from_onnx(variant.bytes, variant.label)?;
+    if !vmeta.float16_weights {
+        return Err(Error::Model(format!(
+            "{}: its metadata does not say float16 weights; make it with tools/model/to_fp16.py",
+            variant.label
+        )));
+    }
+    if !meta.same_network_contract(&vmeta) {
+        return Err(Error::Model(format!(
+            "{} does not belong to {}: their metadata differ (patch size, channels or prompts); make it again with tools/model/to_fp16.py",
+            variant.label, meta.name
+        )));
+    }
+    let config = OrtConfig {
+        device: opts.device,
+        tensorrt: false,
+        precision: opts.precision,
+    };
+    OrtNetwork::from_bytes(variant.bytes, variant.label, vmeta, config, threads)
+}
+
+/// Run one forward of zeros (the runtime's one-time work is done by it) and say how long it took.
+fn warm_up(mut net: Box<dyn Network>, meta: &ModelMetadata) -> Result<Box<dyn Network>> {
+    let p = meta.patch_size;
+    let n = meta.num_input_channels() * p[0] * p[1] * p[2];
+    let mut input = Vec::new();
+    input
+        .try_reserve_exact(n)
+        .map_err(|_| Error::OutOfMemory(format!("{} bytes for the warm-up input", n * 4)))?;
+    input.resize(n, 0.0f32);
+    let start = std::time::Instant::now();
+    net.predict(input)?;
+    let note = format!(
+        "warmed up at creation ({:.2} s)",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(noted(net, Some(note)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_bytes(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/../models/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// The test model's bytes, when ONNX Runtime can be loaded (else the test is skipped).
+    fn blob_with_runtime() -> Option<Vec<u8>> {
+        if init_runtime(None).is_err() {
+            eprintln!("skipped: no ONNX Runtime");
+            return None;
+        }
+        Some(model_bytes("blob-grow-p32.onnx"))
+    }
+
+    fn cpu() -> NetworkOptions {
+        NetworkOptions {
+            device: Device::Cpu,
+            num_threads: 1,
+            ..NetworkOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_float16_variant_lies_beside_the_model() {
+        let p = std::path::Path::new("/models/resencl.onnx");
+        assert_eq!(
+            float16_variant_path(p),
+            std::path::Path::new("/models/resencl.fp16.onnx")
+        );
+        let fast_cpu = NetworkOptions {
+            precision: Precision::Fast,
+            ..cpu()
+        };
+        assert!(!wants_float16_variant(&fast_cpu));
+        assert!(!wants_float16_variant(&cpu()));
+    }
+
+    #[test]
+    fn a_float16_variant_is_checked_against_the_model() {
+        let Some(fp32) = blob_with_runtime() else {
+            return;
+        };
+        let fp16 = model_bytes("blob-grow-p32.fp16.onnx");
+        let meta = ModelMetadata::from_onnx(&fp32, "fp32").unwrap();
+        assert!(!meta.float16_weights);
+        let variant = |bytes| Float16Variant {
+            bytes,
+            label: "variant.fp16.onnx",
+        };
+        // A float32 file is no float16 variant.
+        let err = open_float16_variant(&meta, &variant(&fp32), &cpu(), 1)
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("does not say float16 weights"),
+            "{err}"
+        );
+        // The real one opens and says what it computes in.
+        let net = open_float16_variant(&meta, &variant(&fp16), &cpu(), 1).unwrap();
+        assert!(net.describe().contains("float16"), "{}", net.describe());
+        // One of another network is refused, naming both.
+        let mut other = meta.clone();
+        other.patch_size = [64, 64, 64];
+        let err = open_float16_variant(&other, &variant(&fp16), &cpu(), 1)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("does not belong to"), "{err}");
+    }
+
+    #[test]
+    fn warm_up_runs_a_forward_and_says_so() {
+        let Some(bytes) = blob_with_runtime() else {
+            return;
+        };
+        let opts = NetworkOptions {
+            warm_up: true,
+            ..cpu()
+        };
+        let (net, _) = open_network(&bytes, "blob", &opts).unwrap();
+        assert!(
+            net.describe().contains("warmed up at creation ("),
+            "{}",
+            net.describe()
+        );
+        let (net, _) = open_network(&bytes, "blob", &cpu()).unwrap();
+        assert!(!net.describe().contains("warmed up"), "{}", net.describe());
+    }
+
+    #[test]
+    fn cuda_and_tensorrt_requests_on_a_cpu_build_say_what_is_missing() {
+        let Ok(path) = init_runtime(None) else {
+            eprintln!("skipped: no ONNX Runtime");
+            return;
+        };
+        if onnxruntime::cuda_available() {
+            eprintln!("skipped: this ONNX Runtime has CUDA");
+            return;
+        }
+        let bytes = model_bytes("blob-grow-p32.onnx");
+        for backend in [BackendChoice::OnnxRuntime, BackendChoice::TensorRt] {
+            let opts = NetworkOptions {
+                device: Device::Cuda,
+                backend,
+                ..cpu()
+            };
+            let err = open_network(&bytes, "blob", &opts).err().expect("refused");
+            let msg = err.to_string();
+            assert!(matches!(err, Error::Runtime(_)), "{msg}");
+            let named = if backend == BackendChoice::TensorRt {
+                "no TensorRT execution provider"
+            } else {
+                "no CUDA execution provider"
+            };
+            assert!(
+                msg.contains(named) && msg.contains(&path.display().to_string()),
+                "{msg}"
+            );
+        }
+        let opts = NetworkOptions {
+            backend: BackendChoice::TensorRt,
+            ..cpu()
+        };
+        let err = open_network(&bytes, "blob", &opts).err().expect("refused");
+        assert!(err.to_string().contains("CUDA only"), "{err}");
+    }
 }

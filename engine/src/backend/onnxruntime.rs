@@ -1,20 +1,32 @@
 //! The ONNX Runtime backend: finds and loads libonnxruntime at run time (`ort` with
-//! `load-dynamic`), opens the model with the CPU or CUDA execution provider and runs patches.
+//! `load-dynamic`), opens the model with the CPU, CUDA or TensorRT execution provider and runs
+//! patches.
+//!
 //! Memory: the CPU arena and the memory pattern are off (each forward of the released network
 //! would otherwise keep gigabytes of activations reserved between clicks).
+//!
+//! Each forward runs through an I/O binding whose output tensor is allocated once and reused (in
+//! page-locked host memory on CUDA, so the logits come back by DMA); the input is bound per run
+//! from the session's buffer without a copy on the host.
+//!
+//! CUDA: cuDNN's exhaustive convolution algorithm search with its largest workspace (the search
+//! runs at the first forward of each shape: see [`super::NetworkOptions::warm_up`]); TF32
+//! convolutions only in `Fast` precision, so `Exact` computes float32. TensorRT (opt-in):
+//! engines and timing caches in [`tensorrt_cache_dir`], float16 engines in `Fast`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ort::environment::Environment;
-use ort::session::{RunOptions, Session as OrtSession};
+use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
+use ort::session::{IoBinding, RunOptions, Session as OrtSession};
 use ort::value::Tensor;
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
 
-use super::{Device, Interrupt, Network};
+use super::{Device, Interrupt, Network, Precision};
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ENV_ORT_PATH: &str = "NNI_ONNXRUNTIME_PATH";
@@ -148,6 +160,36 @@ pub fn cuda_available() -> bool {
         )
 }
 
+/// Environment variable naming the folder of TensorRT's engine and timing caches.
+pub const ENV_TENSORRT_CACHE: &str = "NNI_TENSORRT_CACHE";
+
+/// Where TensorRT's engines and timing caches are kept: `$NNI_TENSORRT_CACHE`, else
+/// `$XDG_CACHE_HOME/nninteractive/tensorrt`, else `~/.cache/nninteractive/tensorrt`, else the
+/// system's temporary folder. An engine is specific to the model, the GPU and the TensorRT
+/// version; TensorRT names and checks them itself.
+pub fn tensorrt_cache_dir() -> PathBuf {
+    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(dir) = nonempty(ENV_TENSORRT_CACHE) {
+        return PathBuf::from(dir);
+    }
+    let base = nonempty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| nonempty("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("nninteractive").join("tensorrt")
+}
+
+/// How an [`OrtNetwork`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrtConfig {
+    /// CPU, CUDA, or CUDA when available.
+    pub device: Device,
+    /// TensorRT first (CUDA only), then CUDA, then the CPU.
+    pub tensorrt: bool,
+    /// `Fast` allows TF32 convolutions on CUDA and float16 TensorRT engines.
+    pub precision: Precision,
+}
+
 /// ONNX Runtime's run options, whose terminate flag stops a run under way.
 struct OrtInterrupt {
     options: RunOptions,
@@ -171,7 +213,46 @@ pub struct OrtNetwork {
     session: OrtSession,
     meta: ModelMetadata,
     provider: String,
+    /// What the network computes in, in words ("float32", "float16 weights", ...).
+    arithmetic: String,
     interrupt: Arc<OrtInterrupt>,
+    /// The binding of the output to `output`, made at the first forward.
+    binding: Option<IoBinding>,
+    /// Where the logits are written, allocated once.
+    output_memory: MemoryInfo<'static>,
+}
+
+/// Whether ONNX Runtime, as loaded, can use CUDA for `device`: Some(reason) when it cannot, for
+/// the description; an error when CUDA was demanded.
+fn cuda_unusable(device: Device) -> Result<Option<String>> {
+    let build_has_cuda = matches!(
+        <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
+        Ok(true)
+    );
+    match device {
+        Device::Cpu => Ok(Some(String::new())),
+        Device::Cuda => {
+            if !build_has_cuda {
+                return Err(Error::Runtime(format!(
+                    "CUDA asked for, but the ONNX Runtime loaded from {} has no CUDA execution provider (it is the CPU build); tools/setup/gpu.sh installs the CUDA build (onnxruntime-gpu) and the CUDA 13 libraries into .deps/onnxruntime-gpu: point NNI_ONNXRUNTIME_PATH (or nni_runtime_init) at its libonnxruntime.so",
+                    runtime_path().map_or("?".into(), |p| p.display().to_string())
+                )));
+            }
+            if let Some(missing) = super::cuda_libs::missing_message(runtime_path()) {
+                return Err(Error::Runtime(missing));
+            }
+            Ok(None)
+        }
+        Device::Auto => {
+            if !build_has_cuda {
+                Ok(Some(
+                    "CUDA execution provider not available in this ONNX Runtime build".into(),
+                ))
+            } else {
+                Ok(super::cuda_libs::missing_message(runtime_path()))
+            }
+        }
+    }
 }
 
 impl OrtNetwork {
@@ -181,7 +262,7 @@ impl OrtNetwork {
         bytes: &[u8],
         label: &str,
         meta: ModelMetadata,
-        device: Device,
+        config: OrtConfig,
         num_threads: usize,
     ) -> Result<Self> {
         let env = environment()?;
@@ -192,51 +273,69 @@ impl OrtNetwork {
         if num_threads > 0 {
             builder = builder.with_intra_threads(num_threads).map_err(runtime)?;
         }
-        let mut provider = "CPU".to_string();
-        let build_has_cuda = matches!(
-            <ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available(),
-            Ok(true)
-        );
-        let use_cuda = match device {
-            Device::Cpu => false,
-            Device::Cuda => {
-                if !build_has_cuda {
-                    return Err(Error::Runtime(format!(
-                        "CUDA asked for, but the ONNX Runtime loaded from {} has no CUDA execution provider (it is the CPU build); tools/setup/gpu.sh installs the CUDA build (onnxruntime-gpu) and the CUDA 13 libraries into .deps/onnxruntime-gpu: point NNI_ONNXRUNTIME_PATH (or nni_runtime_init) at its libonnxruntime.so",
-                        runtime_path().map_or("?".into(), |p| p.display().to_string())
-                    )));
-                }
-                if let Some(missing) = super::cuda_libs::missing_message(runtime_path()) {
-                    return Err(Error::Runtime(missing));
-                }
-                true
-            }
-            Device::Auto => {
-                if !build_has_cuda {
-                    provider =
-                        "CPU; CUDA execution provider not available in this ONNX Runtime build"
-                            .into();
-                    false
-                } else if let Some(missing) = super::cuda_libs::missing_message(runtime_path()) {
-                    provider = format!("CPU; {missing}");
-                    false
-                } else {
-                    true
-                }
-            }
-        };
+        let fast = config.precision == Precision::Fast;
         let cpu = ort::ep::CPU::default().with_arena_allocator(false).build();
-        let providers = if use_cuda {
-            let ep = ort::ep::CUDA::default().build();
-            let ep = if device == Device::Cuda {
-                ep.error_on_failure()
-            } else {
-                ep
-            };
-            provider = "CUDA".into();
-            vec![ep, cpu]
+        let mut arithmetic = if meta.float16_weights {
+            "float16 convolutions".to_string()
         } else {
-            vec![cpu]
+            "float32".to_string()
+        };
+        let (providers, provider, on_cuda) = if config.tensorrt {
+            if !matches!(
+                <ort::ep::TensorRT as ort::ep::ExecutionProvider>::is_available(),
+                Ok(true)
+            ) {
+                return Err(Error::Runtime(format!(
+                    "TensorRT asked for, but the ONNX Runtime loaded from {} has no TensorRT execution provider; use the CUDA build from tools/setup/gpu.sh",
+                    runtime_path().map_or("?".into(), |p| p.display().to_string())
+                )));
+            }
+            cuda_unusable(Device::Cuda)?;
+            if let Some(missing) = super::cuda_libs::missing_tensorrt_message(runtime_path()) {
+                return Err(Error::Runtime(missing));
+            }
+            let cache = tensorrt_cache_dir();
+            std::fs::create_dir_all(&cache).map_err(|e| {
+                Error::Runtime(format!(
+                    "cannot make TensorRT's cache folder {} ({e}); set {ENV_TENSORRT_CACHE}",
+                    cache.display()
+                ))
+            })?;
+            let cache_str = cache.display().to_string();
+            let trt = ort::ep::TensorRT::default()
+                .with_engine_cache(true)
+                .with_engine_cache_path(&cache_str)
+                .with_timing_cache(true)
+                .with_timing_cache_path(&cache_str)
+                .with_fp16(fast)
+                .build()
+                .error_on_failure();
+            if fast {
+                arithmetic = "float16 (TensorRT engine)".into();
+            }
+            let cuda = cuda_provider(fast).build().error_on_failure();
+            (
+                vec![trt, cuda, cpu],
+                format!("TensorRT, engine cache {cache_str}"),
+                true,
+            )
+        } else {
+            match cuda_unusable(config.device)? {
+                Some(reason) if reason.is_empty() => (vec![cpu], "CPU".to_string(), false),
+                Some(reason) => (vec![cpu], format!("CPU; {reason}"), false),
+                None => {
+                    let ep = cuda_provider(fast).build();
+                    let ep = if config.device == Device::Cuda {
+                        ep.error_on_failure()
+                    } else {
+                        ep
+                    };
+                    if fast && !meta.float16_weights {
+                        arithmetic = "float32, TF32 convolutions".into();
+                    }
+                    (vec![ep, cpu], "CUDA".to_string(), true)
+                }
+            }
         };
         builder = builder
             .with_execution_providers(providers)
@@ -249,13 +348,60 @@ impl OrtNetwork {
             options: RunOptions::new().map_err(runtime)?,
             interrupted: AtomicBool::new(false),
         });
+        let output_memory = if on_cuda {
+            MemoryInfo::new(
+                AllocationDevice::CUDA_PINNED,
+                0,
+                AllocatorType::Device,
+                MemoryType::CPUOutput,
+            )
+        } else {
+            MemoryInfo::new(
+                AllocationDevice::CPU,
+                0,
+                AllocatorType::Device,
+                MemoryType::Default,
+            )
+        }
+        .map_err(runtime)?;
         Ok(OrtNetwork {
             session,
             meta,
             provider,
+            arithmetic,
             interrupt,
+            binding: None,
+            output_memory,
         })
     }
+
+    /// The binding of the output to a tensor allocated once (on the first forward).
+    fn binding(&mut self) -> Result<&mut IoBinding> {
+        if self.binding.is_none() {
+            let p = self.meta.patch_size;
+            let shape = [1usize, 2, p[0], p[1], p[2]];
+            let allocator = Allocator::new(&self.session, self.output_memory.clone())
+                .map_err(|e| Error::Runtime(format!("cannot make the output allocator: {e}")))?;
+            let output = Tensor::<f32>::new(&allocator, shape).map_err(|e| {
+                Error::OutOfMemory(format!("the network's output ({shape:?} float32): {e}"))
+            })?;
+            let mut binding = self.session.create_binding().map_err(runtime)?;
+            binding
+                .bind_output(self.meta.output_name.as_str(), output)
+                .map_err(runtime)?;
+            self.binding = Some(binding);
+        }
+        Ok(self.binding.as_mut().expect("made above"))
+    }
+}
+
+/// The CUDA provider as this engine uses it: exhaustive cuDNN search with the largest
+/// workspace; TF32 only when `fast`.
+fn cuda_provider(fast: bool) -> ort::ep::CUDA {
+    ort::ep::CUDA::default()
+        .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Exhaustive)
+        .with_conv_max_workspace(true)
+        .with_tf32(fast)
 }
 
 impl Network for OrtNetwork {
@@ -274,38 +420,46 @@ impl Network for OrtNetwork {
         let tensor = Tensor::from_array((shape, input.into_boxed_slice()))
             .map_err(|e| Error::Inference(e.to_string()))?;
         let input_name = self.meta.input_name.clone();
-        let outputs = self
+        let output_name = self.meta.output_name.clone();
+        self.binding()?
+            .bind_input(input_name.as_str(), &tensor)
+            .map_err(|e| Error::Inference(e.to_string()))?;
+        let binding = self.binding.take().expect("bound above");
+        let result = self
             .session
-            .run_with_options(
-                ort::inputs![input_name.as_str() => tensor],
-                &self.interrupt.options,
-            )
+            .run_binding_with_options(&binding, &self.interrupt.options)
             .map_err(|e| {
                 if self.interrupt.interrupted.load(Ordering::SeqCst) {
                     Error::Cancelled
                 } else {
                     Error::Inference(e.to_string())
                 }
-            })?;
-        let out = outputs
-            .get(self.meta.output_name.as_str())
-            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
-        let (oshape, data) = out
-            .try_extract_tensor::<f32>()
-            .map_err(|e| Error::Inference(e.to_string()))?;
-        if data.len() != 2 * n {
-            return Err(Error::Model(format!(
-                "network output has shape {oshape:?}, expected [1, 2, {p:?}]"
-            )));
-        }
-        let (bg, fg) = data.split_at(n);
-        Ok(bg.iter().zip(fg).map(|(b, f)| u8::from(f > b)).collect())
+            })
+            .and_then(|outputs| {
+                let out = outputs
+                    .get(output_name.as_str())
+                    .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
+                let (oshape, data) = out
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| Error::Inference(e.to_string()))?;
+                if data.len() != 2 * n {
+                    return Err(Error::Model(format!(
+                        "network output has shape {oshape:?}, expected [1, 2, {p:?}]"
+                    )));
+                }
+                let (bg, fg) = data.split_at(n);
+                Ok(bg.iter().zip(fg).map(|(b, f)| u8::from(f > b)).collect())
+            });
+        let mut binding = binding;
+        // The input's buffer goes with the run; the output stays bound for the next.
+        binding.clear_inputs();
+        self.binding = Some(binding);
+        result
     }
-
     fn describe(&self) -> String {
         format!(
-            "{} on ONNX Runtime ({}, float32)",
-            self.meta.name, self.provider
+            "{} on ONNX Runtime ({}, {})",
+            self.meta.name, self.provider, self.arithmetic
         )
     }
 

@@ -174,10 +174,7 @@ pub fn open_shared(
             return Ok((shared.handle(), e.meta.clone()));
         }
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))?;
-    let (net, meta) = super::open_network(&bytes, &path.display().to_string(), opts)?;
-    drop(bytes);
+    let (net, meta) = super::open_network_file(path, opts)?;
     let shared = SharedNetwork::new(net);
     loaded.push(CacheEntry {
         key,

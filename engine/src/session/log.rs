@@ -256,6 +256,7 @@ fn name_of(options: &NetworkOptions) -> (String, String, String) {
         BackendChoice::Auto => "auto",
         BackendChoice::OnnxRuntime => "onnxruntime",
         BackendChoice::OpenVino => "openvino",
+        BackendChoice::TensorRt => "tensorrt",
     };
     (device.into(), precision.into(), backend.into())
 }
@@ -281,6 +282,7 @@ pub fn options_of(network: &LogNetwork, num_threads: usize) -> Result<NetworkOpt
         "auto" => BackendChoice::Auto,
         "onnxruntime" => BackendChoice::OnnxRuntime,
         "openvino" => BackendChoice::OpenVino,
+        "tensorrt" => BackendChoice::TensorRt,
         b => {
             return Err(Error::InvalidArgument(format!(
                 "log: unknown backend `{b}`"
@@ -292,6 +294,7 @@ pub fn options_of(network: &LogNetwork, num_threads: usize) -> Result<NetworkOpt
         precision,
         backend,
         num_threads,
+        warm_up: false,
     })
 }
 

@@ -91,11 +91,18 @@ pub struct Session {
     log_autozoom: bool,
     /// What the network was opened with (named in the log).
     network_options: NetworkOptions,
+    /// The forwards this session ran and their time.
+    network_clock: Arc<crate::backend::NetworkClock>,
 }
 
 impl Session {
     /// A session over `net`, described by `meta`.
     pub fn new(net: Box<dyn Network>, meta: ModelMetadata) -> Self {
+        let network_clock = Arc::new(crate::backend::NetworkClock::default());
+        let net: Box<dyn Network> = Box::new(crate::backend::timing::Timed::new(
+            net,
+            network_clock.clone(),
+        ));
         let ball = prompts::point_ball(meta.point_radius);
         let cancel = Arc::new(CancelToken::new(net.interrupter()));
         Session {
@@ -114,6 +121,7 @@ impl Session {
             log: Vec::new(),
             log_autozoom: true,
             network_options: NetworkOptions::default(),
+            network_clock,
         }
     }
 
@@ -130,6 +138,12 @@ impl Session {
     /// Where the network runs, in words.
     pub fn describe_network(&self) -> String {
         self.net.describe()
+    }
+
+    /// The network forwards this session has run and their total wall time (the rest of a
+    /// call's time is the work around the network: prompts, crops, resampling, pasting).
+    pub fn network_time(&self) -> (u64, std::time::Duration) {
+        self.network_clock.read()
     }
 
     /// Turn AutoZoom on or off (on by default, as in the reference).
