@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
-STAGES=(setup fmt clippy header rust c valgrind python adapters slicer-sdk mitk reference
+STAGES=(setup fmt clippy header rust c valgrind tsan python adapters slicer-sdk mitk reference
         conformance-shared conformance-own conformance-fast server fuzz demo)
 
 describe() {
@@ -26,6 +26,7 @@ describe() {
         rust) echo "cargo test (C API, engine with the fake network, CLI)" ;;
         c) echo "C and C++ ABI tests, C++ binding, installed package with adapters (ctest, ASan, UBSan)" ;;
         valgrind) echo "valgrind memcheck of the C ABI test (no sanitizers): no memory error, no definite leak" ;;
+        tsan) echo "ThreadSanitizer (nightly, whole crate graph and std): the C ABI from two threads, cancel from another thread, the shared network" ;;
         python) echo "Python binding (unittest): calls, conventions, layout against the header" ;;
         adapters) echo "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)" ;;
         slicer-sdk) echo "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)" ;;
@@ -50,6 +51,16 @@ stage_header() { tools/setup/core.sh >/dev/null && tools/gen_header.sh --check &
 stage_rust() { cargo test --workspace --quiet; }
 stage_c() { build_lib && tools/test/c.sh; }
 stage_valgrind() { build_lib && tools/test/valgrind.sh; }
+stage_tsan() {
+    local status=0
+    tools/setup/tsan.sh || status=$?
+    if [ "$status" -eq 3 ]; then
+        echo "NOTE: the nightly toolchain's rust-src could not be installed (no access to rustup's"
+        echo "      server): ThreadSanitizer did not run; the same tests ran uninstrumented in 'rust'"
+        return 0
+    fi
+    [ "$status" -eq 0 ] && tools/test/tsan.sh
+}
 stage_python() { build_lib && .venv/bin/python -m unittest discover -s bindings/python/tests; }
 stage_adapters() { build_lib && tools/setup/adapters.sh && tools/test/adapters.sh; }
 stage_slicer-sdk() { build_lib && tools/setup/slicer_sdk.sh && tools/test/slicer_sdk.sh; }
