@@ -17,6 +17,20 @@ pub fn zeroed<T: Clone + Default>(n: usize, what: &str) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// `buf` emptied and refilled with `n` zeros, its memory reused where it holds enough (else
+/// grown fallibly, like [`zeroed`]).
+pub fn zeroed_in(mut buf: Vec<f32>, n: usize, what: &str) -> Result<Vec<f32>> {
+    buf.clear();
+    buf.try_reserve_exact(n).map_err(|_| {
+        Error::OutOfMemory(format!(
+            "cannot allocate {what} ({n} values of {} bytes)",
+            std::mem::size_of::<f32>()
+        ))
+    })?;
+    buf.resize(n, 0.0);
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

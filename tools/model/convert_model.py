@@ -36,6 +36,10 @@ The ONNX side (fixing shapes, metadata, checking, ONNX Runtime) runs in a second
 Finally ONNX Runtime (CPU) and PyTorch run the same random input at the full patch size; the
 script prints ``round-trip relative L2: <value>`` (||ort - torch|| / ||torch|| over the logits) and
 exits non-zero when it is >= 1e-4.
+
+``--fp16`` then writes the float16 variant ``OUT.fp16.onnx`` beside it (tools/model/to_fp16.py:
+float16 convolutions, float32 normalisations and I/O), which a CUDA session in FAST precision
+runs.
 """
 
 import argparse
@@ -558,6 +562,9 @@ def main(argv=None):
     ap.add_argument("--native-instance-norm", action="store_true",
                     help="keep ONNX InstanceNormalization nodes (ONNX Runtime's CPU kernel has float32 statistics, "
                          "~1e-4 relative error on large patches); default: rewrite them with float64 statistics")
+    ap.add_argument("--fp16", action="store_true",
+                    help="also write OUT's float16 variant beside it (OUT.fp16.onnx, tools/model/to_fp16.py): what a "
+                         "CUDA session runs in FAST precision")
     ap.add_argument("--onnx-python", default=None,
                     help="Python with onnx + onnxruntime (default: $NNI_ONNX_PYTHON or the repo's .venv)")
     if argv is None:
@@ -597,6 +604,9 @@ def main(argv=None):
                              + (["native"] if args.native_instance_norm else []))
     if rc == 1:
         print(f"convert_model: ONNX Runtime output differs from torch by >= {L2_LIMIT}", file=sys.stderr)
+    if rc == 0 and args.fp16:
+        rc = subprocess.call([onnx_python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "to_fp16.py"),
+                              out, "--check-threads", str(args.threads)])
     return rc
 
 

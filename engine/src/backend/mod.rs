@@ -107,6 +107,11 @@ pub trait Network: Send {
     fn predict(&mut self, input: Vec<f32>) -> Result<Vec<u8>>;
     /// Human-readable description of where and how it runs.
     fn describe(&self) -> String;
+    /// A buffer for the next input: the last forward's, handed back so that its memory is reused
+    /// (no patch-sized allocation per forward); empty when the runtime keeps none or it is in use.
+    fn take_input_buffer(&mut self) -> Vec<f32> {
+        Vec::new()
+    }
     /// What stops a run under way from another thread, when the runtime allows it.
     fn interrupter(&self) -> Option<std::sync::Arc<dyn Interrupt>> {
         None
@@ -126,6 +131,10 @@ impl Network for WithNote {
 
     fn describe(&self) -> String {
         format!("{}; {}", self.inner.describe(), self.note)
+    }
+
+    fn take_input_buffer(&mut self) -> Vec<f32> {
+        self.inner.take_input_buffer()
     }
 
     fn interrupter(&self) -> Option<std::sync::Arc<dyn Interrupt>> {

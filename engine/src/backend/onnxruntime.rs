@@ -5,9 +5,11 @@
 //! Memory: the CPU arena and the memory pattern are off (each forward of the released network
 //! would otherwise keep gigabytes of activations reserved between clicks).
 //!
-//! Each forward runs through an I/O binding whose output tensor is allocated once and reused (in
-//! page-locked host memory on CUDA, so the logits come back by DMA); the input is bound per run
-//! from the session's buffer without a copy on the host.
+//! Inputs and outputs ([`IoPath`]): on the CPU ONNX Runtime reads the session's input buffer in
+//! place and the buffer is handed back for the next forward ([`Network::take_input_buffer`]), so
+//! no patch-sized input is allocated (and its pages faulted in) per forward. On CUDA the input is
+//! staged: copied into one page-locked tensor bound once, with a page-locked output bound once,
+//! so both transfers run by DMA and nothing patch-sized is allocated per forward.
 //!
 //! CUDA: cuDNN's exhaustive convolution algorithm search with its largest workspace (the search
 //! runs at the first forward of each shape: see [`super::NetworkOptions::warm_up`]); TF32
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ort::environment::Environment;
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::{IoBinding, RunOptions, Session as OrtSession};
-use ort::value::Tensor;
+use ort::value::{Tensor, TensorRef};
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
@@ -216,10 +218,27 @@ pub struct OrtNetwork {
     /// What the network computes in, in words ("float32", "float16 weights", ...).
     arithmetic: String,
     interrupt: Arc<OrtInterrupt>,
-    /// The binding of the output to `output`, made at the first forward.
-    binding: Option<IoBinding>,
-    /// Where the logits are written, allocated once.
-    output_memory: MemoryInfo<'static>,
+    io: IoPath,
+    /// The input buffer of the last forward, for the session's next input.
+    spare_input: Vec<f32>,
+}
+
+/// How a forward's input and output reach ONNX Runtime.
+enum IoPath {
+    /// The session's buffer read in place; the output allocated by ONNX Runtime.
+    InPlace,
+    /// Copied into an input tensor bound once; the output bound once. The tensors live in
+    /// `memory` (page-locked host memory on CUDA) and are made at the first forward.
+    Staged {
+        memory: MemoryInfo<'static>,
+        bound: Option<Box<Staged>>,
+    },
+}
+
+/// The tensors and binding of [`IoPath::Staged`].
+struct Staged {
+    binding: IoBinding,
+    input: Tensor<f32>,
 }
 
 /// Whether ONNX Runtime, as loaded, can use CUDA for `device`: Some(reason) when it cannot, for
@@ -348,51 +367,140 @@ impl OrtNetwork {
             options: RunOptions::new().map_err(runtime)?,
             interrupted: AtomicBool::new(false),
         });
-        let output_memory = if on_cuda {
-            MemoryInfo::new(
-                AllocationDevice::CUDA_PINNED,
-                0,
-                AllocatorType::Device,
-                MemoryType::CPUOutput,
-            )
+        let io = if on_cuda {
+            IoPath::Staged {
+                memory: MemoryInfo::new(
+                    AllocationDevice::CUDA_PINNED,
+                    0,
+                    AllocatorType::Device,
+                    MemoryType::CPUInput,
+                )
+                .map_err(runtime)?,
+                bound: None,
+            }
         } else {
-            MemoryInfo::new(
-                AllocationDevice::CPU,
-                0,
-                AllocatorType::Device,
-                MemoryType::Default,
-            )
-        }
-        .map_err(runtime)?;
+            IoPath::InPlace
+        };
         Ok(OrtNetwork {
             session,
             meta,
             provider,
             arithmetic,
             interrupt,
-            binding: None,
-            output_memory,
+            io,
+            spare_input: Vec::new(),
         })
     }
 
-    /// The binding of the output to a tensor allocated once (on the first forward).
-    fn binding(&mut self) -> Result<&mut IoBinding> {
-        if self.binding.is_none() {
+    /// Stage the input through tensors in plain host memory, as on CUDA in page-locked memory
+    /// (for tests of that path on the CPU).
+    #[cfg(test)]
+    fn stage_in_host_memory(&mut self) {
+        self.io = IoPath::Staged {
+            memory: MemoryInfo::new(
+                AllocationDevice::CPU,
+                0,
+                AllocatorType::Device,
+                MemoryType::Default,
+            )
+            .expect("CPU memory info"),
+            bound: None,
+        };
+    }
+
+    /// The input read in place, the output allocated by ONNX Runtime: the argmax mask.
+    fn run_in_place(&mut self, input: &[f32], shape: [usize; 5]) -> Result<Vec<u8>> {
+        let tensor = TensorRef::from_array_view((shape, input))
+            .map_err(|e| Error::Inference(e.to_string()))?;
+        let outputs = self
+            .session
+            .run_with_options(
+                ort::inputs![self.meta.input_name.as_str() => tensor],
+                &self.interrupt.options,
+            )
+            .map_err(|e| run_error(&self.interrupt, e))?;
+        let out = outputs
+            .get(self.meta.output_name.as_str())
+            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
+        argmax(out, &self.meta)
+    }
+
+    /// The input copied into the staged input tensor, the output into the staged output tensor.
+    fn run_staged(&mut self, input: &[f32], shape: [usize; 5]) -> Result<Vec<u8>> {
+        let IoPath::Staged { memory, bound } = &mut self.io else {
+            unreachable!("run_staged on the in-place path");
+        };
+        if bound.is_none() {
+            let allocator = Allocator::new(&self.session, memory.clone())
+                .map_err(|e| Error::Runtime(format!("cannot make the staging allocator: {e}")))?;
             let p = self.meta.patch_size;
-            let shape = [1usize, 2, p[0], p[1], p[2]];
-            let allocator = Allocator::new(&self.session, self.output_memory.clone())
-                .map_err(|e| Error::Runtime(format!("cannot make the output allocator: {e}")))?;
-            let output = Tensor::<f32>::new(&allocator, shape).map_err(|e| {
-                Error::OutOfMemory(format!("the network's output ({shape:?} float32): {e}"))
-            })?;
+            let out_shape = [1usize, 2, p[0], p[1], p[2]];
+            let oom = |what: &str, e: ort::Error| {
+                Error::OutOfMemory(format!("the network's {what} (float32): {e}"))
+            };
+            let staged_input =
+                Tensor::<f32>::new(&allocator, shape).map_err(|e| oom("input", e))?;
+            let output = Tensor::<f32>::new(&allocator, out_shape).map_err(|e| oom("output", e))?;
             let mut binding = self.session.create_binding().map_err(runtime)?;
+            binding
+                .bind_input(self.meta.input_name.as_str(), &staged_input)
+                .map_err(runtime)?;
             binding
                 .bind_output(self.meta.output_name.as_str(), output)
                 .map_err(runtime)?;
-            self.binding = Some(binding);
+            *bound = Some(Box::new(Staged {
+                binding,
+                input: staged_input,
+            }));
         }
-        Ok(self.binding.as_mut().expect("made above"))
+        let staged = bound.as_mut().expect("made above");
+        let (_, dst) = staged
+            .input
+            .try_extract_tensor_mut::<f32>()
+            .map_err(|e| Error::Inference(e.to_string()))?;
+        dst.copy_from_slice(input);
+        // Bound again so that ONNX Runtime sees the new contents on every device.
+        staged
+            .binding
+            .bind_input(self.meta.input_name.as_str(), &staged.input)
+            .map_err(runtime)?;
+        let outputs = self
+            .session
+            .run_binding_with_options(&staged.binding, &self.interrupt.options);
+        let outputs = match outputs {
+            Ok(o) => o,
+            Err(e) => return Err(run_error(&self.interrupt, e)),
+        };
+        let out = outputs
+            .get(self.meta.output_name.as_str())
+            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
+        argmax(out, &self.meta)
     }
+}
+
+/// The error of a run: cancelled when `interrupt` stopped it.
+fn run_error(interrupt: &OrtInterrupt, e: ort::Error) -> Error {
+    if interrupt.interrupted.load(Ordering::SeqCst) {
+        Error::Cancelled
+    } else {
+        Error::Inference(e.to_string())
+    }
+}
+
+/// The foreground mask of a `[1, 2, p0, p1, p2]` logits tensor: `logit1 > logit0`.
+fn argmax(out: &ort::value::DynValue, meta: &ModelMetadata) -> Result<Vec<u8>> {
+    let p = meta.patch_size;
+    let n = p[0] * p[1] * p[2];
+    let (oshape, data) = out
+        .try_extract_tensor::<f32>()
+        .map_err(|e| Error::Inference(e.to_string()))?;
+    if data.len() != 2 * n {
+        return Err(Error::Model(format!(
+            "network output has shape {oshape:?}, expected [1, 2, {p:?}]"
+        )));
+    }
+    let (bg, fg) = data.split_at(n);
+    Ok(bg.iter().zip(fg).map(|(b, f)| u8::from(f > b)).collect())
 }
 
 /// The CUDA provider as this engine uses it: exhaustive cuDNN search with the largest
@@ -408,54 +516,26 @@ impl Network for OrtNetwork {
     fn predict(&mut self, input: Vec<f32>) -> Result<Vec<u8>> {
         let p = self.meta.patch_size;
         let c = self.meta.num_input_channels();
-        let n = p[0] * p[1] * p[2];
-        if input.len() != c * n {
+        if input.len() != c * p[0] * p[1] * p[2] {
             return Err(Error::Inference(format!(
                 "input has {} values, expected {}",
                 input.len(),
-                c * n
+                c * p[0] * p[1] * p[2]
             )));
         }
-        let shape = vec![1i64, c as i64, p[0] as i64, p[1] as i64, p[2] as i64];
-        let tensor = Tensor::from_array((shape, input.into_boxed_slice()))
-            .map_err(|e| Error::Inference(e.to_string()))?;
-        let input_name = self.meta.input_name.clone();
-        let output_name = self.meta.output_name.clone();
-        self.binding()?
-            .bind_input(input_name.as_str(), &tensor)
-            .map_err(|e| Error::Inference(e.to_string()))?;
-        let binding = self.binding.take().expect("bound above");
-        let result = self
-            .session
-            .run_binding_with_options(&binding, &self.interrupt.options)
-            .map_err(|e| {
-                if self.interrupt.interrupted.load(Ordering::SeqCst) {
-                    Error::Cancelled
-                } else {
-                    Error::Inference(e.to_string())
-                }
-            })
-            .and_then(|outputs| {
-                let out = outputs
-                    .get(output_name.as_str())
-                    .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
-                let (oshape, data) = out
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| Error::Inference(e.to_string()))?;
-                if data.len() != 2 * n {
-                    return Err(Error::Model(format!(
-                        "network output has shape {oshape:?}, expected [1, 2, {p:?}]"
-                    )));
-                }
-                let (bg, fg) = data.split_at(n);
-                Ok(bg.iter().zip(fg).map(|(b, f)| u8::from(f > b)).collect())
-            });
-        let mut binding = binding;
-        // The input's buffer goes with the run; the output stays bound for the next.
-        binding.clear_inputs();
-        self.binding = Some(binding);
+        let shape = [1usize, c, p[0], p[1], p[2]];
+        let result = match self.io {
+            IoPath::InPlace => self.run_in_place(&input, shape),
+            IoPath::Staged { .. } => self.run_staged(&input, shape),
+        };
+        self.spare_input = input;
         result
     }
+
+    fn take_input_buffer(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.spare_input)
+    }
+
     fn describe(&self) -> String {
         format!(
             "{} on ONNX Runtime ({}, {})",
@@ -465,5 +545,85 @@ impl Network for OrtNetwork {
 
     fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
         Some(self.interrupt.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob() -> Option<(Vec<u8>, ModelMetadata)> {
+        if init_runtime(None).is_err() {
+            eprintln!("skipped: no ONNX Runtime");
+            return None;
+        }
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/blob-grow-p32.onnx"
+        ))
+        .unwrap();
+        let meta = ModelMetadata::from_onnx(&bytes, "blob").unwrap();
+        Some((bytes, meta))
+    }
+
+    /// A bright ball (channel 0) and a positive point at its centre (channel 4), 32^3.
+    fn ball_input(meta: &ModelMetadata) -> Vec<f32> {
+        let n = 32 * 32 * 32;
+        let mut input = vec![0f32; meta.num_input_channels() * n];
+        for (v, x) in input[..n].iter_mut().enumerate() {
+            let (i, j, k) = (v % 32, v / 32 % 32, v / 1024);
+            let d = [i, j, k].map(|c| c as f32 - 15.5);
+            if d.iter().map(|c| c * c).sum::<f32>() < 64.0 {
+                *x = 1.0;
+            }
+        }
+        input[4 * n + 15 + 32 * (15 + 32 * 15)] = 1.0;
+        input
+    }
+
+    #[test]
+    fn staged_and_in_place_inputs_agree_and_buffers_are_reused() {
+        let Some((bytes, meta)) = blob() else {
+            return;
+        };
+        let config = OrtConfig {
+            device: Device::Cpu,
+            tensorrt: false,
+            precision: Precision::Exact,
+        };
+        let mut in_place = OrtNetwork::from_bytes(&bytes, "blob", meta.clone(), config, 1).unwrap();
+        let mut staged = OrtNetwork::from_bytes(&bytes, "blob", meta.clone(), config, 1).unwrap();
+        staged.stage_in_host_memory();
+        let input = ball_input(&meta);
+        let expected = in_place.predict(input.clone()).unwrap();
+        assert!(expected.iter().filter(|&&v| v != 0).count() > 1000);
+        // The staged input's new contents are seen on every forward.
+        let mut no_prompt = input.clone();
+        no_prompt[32 * 32 * 32..].fill(0.0);
+        for round in 0..2 {
+            assert_eq!(
+                staged.predict(input.clone()).unwrap(),
+                expected,
+                "round {round}"
+            );
+            let empty = staged.predict(no_prompt.clone()).unwrap();
+            assert!(
+                empty.iter().all(|&v| v == 0),
+                "round {round}: no prompt, no mask"
+            );
+        }
+        // The in-place path hands the input's memory back for the next forward.
+        let buf = ball_input(&meta);
+        let at = buf.as_ptr();
+        assert_eq!(in_place.predict(buf).unwrap(), expected);
+        let again = in_place.take_input_buffer();
+        assert_eq!(again.as_ptr(), at);
+        assert!(in_place.take_input_buffer().is_empty(), "handed out once");
+        // A wrong-sized input is refused, and nothing is lost.
+        assert!(matches!(
+            staged.predict(vec![0.0; 7]),
+            Err(Error::Inference(_))
+        ));
+        assert_eq!(staged.predict(input).unwrap(), expected);
     }
 }

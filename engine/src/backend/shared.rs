@@ -98,6 +98,16 @@ impl Network for Handle {
         self.inner.description.clone()
     }
 
+    /// The shared network's spare buffer, unless another session's forward holds the network
+    /// (then an empty one: this session does not wait).
+    fn take_input_buffer(&mut self) -> Vec<f32> {
+        self.inner
+            .net
+            .try_lock()
+            .map(|mut net| net.take_input_buffer())
+            .unwrap_or_default()
+    }
+
     fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
         Some(self.cancel.clone())
     }

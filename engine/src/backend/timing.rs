@@ -53,6 +53,10 @@ impl Network for Timed {
         self.inner.describe()
     }
 
+    fn take_input_buffer(&mut self) -> Vec<f32> {
+        self.inner.take_input_buffer()
+    }
+
     fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
         self.inner.interrupter()
     }

@@ -4,7 +4,7 @@
 
 use half::f16;
 
-use crate::alloc::zeroed;
+use crate::alloc::{zeroed, zeroed_in};
 use crate::error::{Error, Result};
 use crate::geometry::{
     copy_region_out, linear, nonzero_bbox, paste_region, region_nonzero_bbox, round_to_nearest_odd,
@@ -98,8 +98,9 @@ impl Session {
         let patch = self.meta.patch_size;
         let mut zoom = q.zoom.min(MAX_ZOOM);
         self.report(0.0, "coarse prediction")?;
-        let (mut input, mut scaled, mut sbox, mut prev) = self.build_input(q.center, zoom)?;
-        let mut pred = self.net.predict(std::mem::take(&mut input))?;
+        let buf = self.net.take_input_buffer();
+        let (input, mut scaled, mut sbox, mut prev) = self.build_input(q.center, zoom, buf)?;
+        let mut pred = self.net.predict(input)?;
         let mut has_change = planning::change_at_border(&pred, &prev, patch);
         let mut step = 1.0;
         while has_change && self.autozoom {
@@ -109,8 +110,10 @@ impl Session {
             zoom = (zoom * ZOOM_GROWTH).min(MAX_ZOOM);
             step += 1.0;
             self.report(0.1 * step, &format!("AutoZoom x{zoom:.2}"))?;
-            (input, scaled, sbox, prev) = self.build_input(q.center, zoom)?;
-            pred = self.net.predict(std::mem::take(&mut input))?;
+            let buf = self.net.take_input_buffer();
+            let input;
+            (input, scaled, sbox, prev) = self.build_input(q.center, zoom, buf)?;
+            pred = self.net.predict(input)?;
             has_change = planning::change_at_border(&pred, &prev, patch);
         }
         let shape = self.require_image()?;
@@ -140,18 +143,20 @@ impl Session {
     /// Network input for a patch-sized box `b` at zoom 1: the image and the normalised prompt
     /// channels cropped at `b` (zero outside the image), and prev_seg taken from `prev` (a volume of
     /// `prev_shape`) at `prev_box`. Also returns that prev_seg channel, for the border test.
+    /// Written into `buf` (its memory reused).
     pub(super) fn patch_input(
         &self,
         b: &BBox,
         prev: &[u8],
         prev_shape: Shape,
         prev_box: &BBox,
+        buf: Vec<f32>,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
         let st = self.state.as_ref().expect("image checked");
         let shape = st.image.shape;
         let np = b.voxels();
         let nch = self.meta.num_interaction_channels;
-        let mut input = zeroed::<f32>((1 + nch) * np, "the network input")?;
+        let mut input = zeroed_in(buf, (1 + nch) * np, "the network input")?;
         let (img, channels) = input.split_at_mut(np);
         copy_region_out(&st.image.data, shape, b, img);
         let mut prev_seg = zeroed::<f32>(np, "the previous segmentation channel")?;
@@ -169,11 +174,12 @@ impl Session {
     }
 
     /// Network input at `center` and `zoom`: (input, scaled size, scaled box, previous mask
-    /// resampled to the patch for the border test).
+    /// resampled to the patch for the border test). Written into `buf` (its memory reused).
     pub(super) fn build_input(
         &self,
         center: [i64; 3],
         zoom: f64,
+        buf: Vec<f32>,
     ) -> Result<(Vec<f32>, Shape, BBox, Vec<f32>)> {
         let st = self.state.as_ref().ok_or(Error::NoImage)?;
         let shape = st.image.shape;
@@ -184,10 +190,11 @@ impl Session {
         // Read-locked for the input's construction only (no callback, no network run here).
         let view = self.reader.get();
         if scaled == patch {
-            let (input, prev_pred) = self.patch_input(&sbox, &view.mask, shape, &sbox)?;
+            let (input, prev_pred) = self.patch_input(&sbox, &view.mask, shape, &sbox, buf)?;
             return Ok((input, scaled, sbox, prev_pred));
         }
-        let mut input = Vec::new();
+        let mut input = buf;
+        input.clear();
         input
             .try_reserve_exact((1 + nch) * np)
             .map_err(|_| Error::OutOfMemory("network input".into()))?;
@@ -388,7 +395,8 @@ impl Session {
                 &format!("refining patch {}/{}", i + 1, boxes.len()),
             )?;
             let local = b.to_local(&hull);
-            let (input, _) = self.patch_input(b, &cache_prev, hs, &local)?;
+            let buf = self.net.take_input_buffer();
+            let (input, _) = self.patch_input(b, &cache_prev, hs, &local, buf)?;
             let pred = self.net.predict(input)?;
             paste_region(&mut cache_prev, hs, &local, &pred);
         }
