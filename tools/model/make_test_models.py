@@ -195,6 +195,36 @@ def build_blob_grow(patch, iterations):
     return name, model
 
 
+def build_slow_conv(patch, features=512, kernel=7):
+    """One heavy node: a Conv of the 8 input channels to `features` channels with a `kernel`^3
+    kernel (about 90 GFLOP at patch 32: a second or more on one CPU core), then a 1x1x1 Conv to
+    the 2 logits. Its weights are made by ConstantOfShape (the file stays small). ONNX Runtime
+    checks a run's terminate flag between nodes only, so this model tests that a cancel returns
+    while such a node is still running. Its mask means nothing."""
+    name = f"slow-conv-p{patch}"
+    c = 8
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, c, patch, patch, patch])
+    y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2, patch, patch, patch])
+    shape = lambda name, dims: helper.make_tensor(name, TensorProto.INT64, [len(dims)], dims)
+    inits = [shape("w1_shape", [features, c, kernel, kernel, kernel]), shape("w2_shape", [2, features, 1, 1, 1])]
+    value = lambda v: helper.make_tensor("value", TensorProto.FLOAT, [1], [v])
+    nodes = [
+        helper.make_node("ConstantOfShape", ["w1_shape"], ["w1"], value=value(1e-3)),
+        helper.make_node("ConstantOfShape", ["w2_shape"], ["w2"], value=value(1e-3)),
+        helper.make_node("Conv", ["input", "w1"], ["features"], pads=[kernel // 2] * 6),
+        helper.make_node("Conv", ["features", "w2"], ["logits"]),
+    ]
+    graph = helper.make_graph(nodes, name, [x], [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="nninteractive-native/tools/model/make_test_models.py",
+                              producer_version="1",
+                              doc_string="Test model: one heavy convolution, for cancel tests. Not a trained network.")
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, {META_KEY: make_meta(name, patch)})
+    onnx.checker.check_model(model, full_check=True)
+    return name, model
+
+
 # ----------------------------------------------------------------------------------------------
 # Self-check with onnxruntime.
 
@@ -282,14 +312,15 @@ def main(argv=None):
         ap.error("--patch must be >= 16")
     iterations = args.iterations or default_iterations(args.patch)
 
-    name, model = build_blob_grow(args.patch, iterations)
     os.makedirs(args.out_dir, exist_ok=True)
-    path = os.path.join(args.out_dir, f"{name}.onnx")
-    data = model.SerializeToString(deterministic=True)
-    with open(path, "wb") as f:
-        f.write(data)
-    print(f"wrote {path} ({len(data)} bytes, {len(model.graph.node)} nodes, "
-          f"{iterations} iterations, opset {OPSET}, ir_version {model.ir_version})")
+    for name, model in (build_blob_grow(args.patch, iterations), build_slow_conv(args.patch)):
+        path = os.path.join(args.out_dir, f"{name}.onnx")
+        data = model.SerializeToString(deterministic=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        print(f"wrote {path} ({len(data)} bytes, {len(model.graph.node)} nodes, opset {OPSET}, "
+              f"ir_version {model.ir_version})")
+    path = os.path.join(args.out_dir, f"blob-grow-p{args.patch}.onnx")
 
     if args.check and not run_check(path, args.patch):
         sys.exit(1)

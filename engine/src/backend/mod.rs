@@ -17,6 +17,7 @@ pub mod cuda_libs;
 pub mod locate;
 pub mod onnxruntime;
 pub mod openvino;
+pub mod ort_runner;
 pub mod shared;
 pub mod timing;
 

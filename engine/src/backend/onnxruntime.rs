@@ -5,11 +5,11 @@
 //! Memory: the CPU arena and the memory pattern are off (each forward of the released network
 //! would otherwise keep gigabytes of activations reserved between clicks).
 //!
-//! Inputs and outputs ([`IoPath`]): on the CPU ONNX Runtime reads the session's input buffer in
-//! place and the buffer is handed back for the next forward ([`Network::take_input_buffer`]), so
-//! no patch-sized input is allocated (and its pages faulted in) per forward. On CUDA the input is
-//! staged: copied into one page-locked tensor bound once, with a page-locked output bound once,
-//! so both transfers run by DMA and nothing patch-sized is allocated per forward.
+//! Forwards run on a worker thread of the network's own ([`super::ort_runner`]): a cancel returns
+//! at once while the terminated run ends after its graph node. Inputs are read in place on the
+//! CPU and staged through page-locked memory on CUDA; the input buffer is handed back for the
+//! next forward ([`Network::take_input_buffer`]), so no patch-sized input is allocated (and its
+//! pages faulted in) per forward.
 //!
 //! CUDA: cuDNN's exhaustive convolution algorithm search with its largest workspace (the search
 //! runs at the first forward of each shape: see [`super::NetworkOptions::warm_up`]); TF32
@@ -17,17 +17,15 @@
 //! engines and timing caches in [`tensorrt_cache_dir`], float16 engines in `Fast`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ort::environment::Environment;
-use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
-use ort::session::{IoBinding, RunOptions, Session as OrtSession};
-use ort::value::{Tensor, TensorRef};
+use ort::session::Session as OrtSession;
 
 use crate::error::{Error, Result};
 use crate::metadata::ModelMetadata;
 
+use super::ort_runner::{IoPath, OrtInterrupt, Runner, Worker};
 use super::{Device, Interrupt, Network, Precision};
 
 /// Environment variable naming the ONNX Runtime shared library.
@@ -192,53 +190,17 @@ pub struct OrtConfig {
     pub precision: Precision,
 }
 
-/// ONNX Runtime's run options, whose terminate flag stops a run under way.
-struct OrtInterrupt {
-    options: RunOptions,
-    interrupted: AtomicBool,
-}
-
-impl Interrupt for OrtInterrupt {
-    fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::SeqCst);
-        let _ = self.options.terminate();
-    }
-
-    fn rearm(&self) {
-        self.interrupted.store(false, Ordering::SeqCst);
-        let _ = self.options.unterminate();
-    }
-}
-
-/// An ONNX model opened in ONNX Runtime.
+/// An ONNX model opened in ONNX Runtime; its forwards run on a worker thread of its own
+/// ([`super::ort_runner`]), so a cancel returns at once.
 pub struct OrtNetwork {
-    session: OrtSession,
     meta: ModelMetadata,
     provider: String,
     /// What the network computes in, in words ("float32", "float16 weights", ...).
     arithmetic: String,
     interrupt: Arc<OrtInterrupt>,
-    io: IoPath,
+    worker: Worker,
     /// The input buffer of the last forward, for the session's next input.
     spare_input: Vec<f32>,
-}
-
-/// How a forward's input and output reach ONNX Runtime.
-enum IoPath {
-    /// The session's buffer read in place; the output allocated by ONNX Runtime.
-    InPlace,
-    /// Copied into an input tensor bound once; the output bound once. The tensors live in
-    /// `memory` (page-locked host memory on CUDA) and are made at the first forward.
-    Staged {
-        memory: MemoryInfo<'static>,
-        bound: Option<Box<Staged>>,
-    },
-}
-
-/// The tensors and binding of [`IoPath::Staged`].
-struct Staged {
-    binding: IoBinding,
-    input: Tensor<f32>,
 }
 
 /// Whether ONNX Runtime, as loaded, can use CUDA for `device`: Some(reason) when it cannot, for
@@ -283,6 +245,19 @@ impl OrtNetwork {
         meta: ModelMetadata,
         config: OrtConfig,
         num_threads: usize,
+    ) -> Result<Self> {
+        Self::open(bytes, label, meta, config, num_threads, false)
+    }
+
+    /// [`Self::from_bytes`]; `stage_on_host` stages the input through host memory as on CUDA
+    /// through page-locked memory (for tests of that path on the CPU).
+    fn open(
+        bytes: &[u8],
+        label: &str,
+        meta: ModelMetadata,
+        config: OrtConfig,
+        num_threads: usize,
+        stage_on_host: bool,
     ) -> Result<Self> {
         let env = environment()?;
         let mut builder = OrtSession::builder(env)
@@ -363,144 +338,31 @@ impl OrtNetwork {
             .commit_from_memory(bytes)
             .map_err(|e| Error::Model(format!("ONNX Runtime cannot load {label}: {e}")))?;
         check_tensor(&session, &meta, label)?;
-        let interrupt = Arc::new(OrtInterrupt {
-            options: RunOptions::new().map_err(runtime)?,
-            interrupted: AtomicBool::new(false),
-        });
-        let io = if on_cuda {
-            IoPath::Staged {
-                memory: MemoryInfo::new(
-                    AllocationDevice::CUDA_PINNED,
-                    0,
-                    AllocatorType::Device,
-                    MemoryType::CPUInput,
-                )
-                .map_err(runtime)?,
-                bound: None,
+        let interrupt = Arc::new(OrtInterrupt::default());
+        let io = if on_cuda || stage_on_host {
+            if on_cuda {
+                IoPath::pinned()?
+            } else {
+                IoPath::host_staged()?
             }
         } else {
             IoPath::InPlace
         };
-        Ok(OrtNetwork {
+        let worker = Worker::spawn(Runner {
             session,
+            io,
+            meta: meta.clone(),
+            interrupt: interrupt.clone(),
+        })?;
+        Ok(OrtNetwork {
             meta,
             provider,
             arithmetic,
             interrupt,
-            io,
+            worker,
             spare_input: Vec::new(),
         })
     }
-
-    /// Stage the input through tensors in plain host memory, as on CUDA in page-locked memory
-    /// (for tests of that path on the CPU).
-    #[cfg(test)]
-    fn stage_in_host_memory(&mut self) {
-        self.io = IoPath::Staged {
-            memory: MemoryInfo::new(
-                AllocationDevice::CPU,
-                0,
-                AllocatorType::Device,
-                MemoryType::Default,
-            )
-            .expect("CPU memory info"),
-            bound: None,
-        };
-    }
-
-    /// The input read in place, the output allocated by ONNX Runtime: the argmax mask.
-    fn run_in_place(&mut self, input: &[f32], shape: [usize; 5]) -> Result<Vec<u8>> {
-        let tensor = TensorRef::from_array_view((shape, input))
-            .map_err(|e| Error::Inference(e.to_string()))?;
-        let outputs = self
-            .session
-            .run_with_options(
-                ort::inputs![self.meta.input_name.as_str() => tensor],
-                &self.interrupt.options,
-            )
-            .map_err(|e| run_error(&self.interrupt, e))?;
-        let out = outputs
-            .get(self.meta.output_name.as_str())
-            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
-        argmax(out, &self.meta)
-    }
-
-    /// The input copied into the staged input tensor, the output into the staged output tensor.
-    fn run_staged(&mut self, input: &[f32], shape: [usize; 5]) -> Result<Vec<u8>> {
-        let IoPath::Staged { memory, bound } = &mut self.io else {
-            unreachable!("run_staged on the in-place path");
-        };
-        if bound.is_none() {
-            let allocator = Allocator::new(&self.session, memory.clone())
-                .map_err(|e| Error::Runtime(format!("cannot make the staging allocator: {e}")))?;
-            let p = self.meta.patch_size;
-            let out_shape = [1usize, 2, p[0], p[1], p[2]];
-            let oom = |what: &str, e: ort::Error| {
-                Error::OutOfMemory(format!("the network's {what} (float32): {e}"))
-            };
-            let staged_input =
-                Tensor::<f32>::new(&allocator, shape).map_err(|e| oom("input", e))?;
-            let output = Tensor::<f32>::new(&allocator, out_shape).map_err(|e| oom("output", e))?;
-            let mut binding = self.session.create_binding().map_err(runtime)?;
-            binding
-                .bind_input(self.meta.input_name.as_str(), &staged_input)
-                .map_err(runtime)?;
-            binding
-                .bind_output(self.meta.output_name.as_str(), output)
-                .map_err(runtime)?;
-            *bound = Some(Box::new(Staged {
-                binding,
-                input: staged_input,
-            }));
-        }
-        let staged = bound.as_mut().expect("made above");
-        let (_, dst) = staged
-            .input
-            .try_extract_tensor_mut::<f32>()
-            .map_err(|e| Error::Inference(e.to_string()))?;
-        dst.copy_from_slice(input);
-        // Bound again so that ONNX Runtime sees the new contents on every device.
-        staged
-            .binding
-            .bind_input(self.meta.input_name.as_str(), &staged.input)
-            .map_err(runtime)?;
-        let outputs = self
-            .session
-            .run_binding_with_options(&staged.binding, &self.interrupt.options);
-        let outputs = match outputs {
-            Ok(o) => o,
-            Err(e) => return Err(run_error(&self.interrupt, e)),
-        };
-        let out = outputs
-            .get(self.meta.output_name.as_str())
-            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
-        argmax(out, &self.meta)
-    }
-}
-
-/// The error of a run: cancelled when `interrupt` stopped it.
-fn run_error(interrupt: &OrtInterrupt, e: ort::Error) -> Error {
-    if interrupt.interrupted.load(Ordering::SeqCst) {
-        Error::Cancelled
-    } else {
-        Error::Inference(e.to_string())
-    }
-}
-
-/// The foreground mask of a `[1, 2, p0, p1, p2]` logits tensor: `logit1 > logit0`.
-fn argmax(out: &ort::value::DynValue, meta: &ModelMetadata) -> Result<Vec<u8>> {
-    let p = meta.patch_size;
-    let n = p[0] * p[1] * p[2];
-    let (oshape, data) = out
-        .try_extract_tensor::<f32>()
-        .map_err(|e| Error::Inference(e.to_string()))?;
-    if data.len() != 2 * n {
-        return Err(Error::Model(format!(
-            "network output has shape {oshape:?}, expected [1, 2, {p:?}]"
-        )));
-    }
-    let (bg, fg) = data.split_at(n);
-    Ok(bg.iter().zip(fg).map(|(b, f)| u8::from(f > b)).collect())
 }
 
 /// The CUDA provider as this engine uses it: exhaustive cuDNN search with the largest
@@ -523,12 +385,8 @@ impl Network for OrtNetwork {
                 c * p[0] * p[1] * p[2]
             )));
         }
-        let shape = [1usize, c, p[0], p[1], p[2]];
-        let result = match self.io {
-            IoPath::InPlace => self.run_in_place(&input, shape),
-            IoPath::Staged { .. } => self.run_staged(&input, shape),
-        };
-        self.spare_input = input;
+        let (back, result) = self.worker.run(input, [1, c, p[0], p[1], p[2]]);
+        self.spare_input = back;
         result
     }
 
@@ -592,8 +450,7 @@ mod tests {
             precision: Precision::Exact,
         };
         let mut in_place = OrtNetwork::from_bytes(&bytes, "blob", meta.clone(), config, 1).unwrap();
-        let mut staged = OrtNetwork::from_bytes(&bytes, "blob", meta.clone(), config, 1).unwrap();
-        staged.stage_in_host_memory();
+        let mut staged = OrtNetwork::open(&bytes, "blob", meta.clone(), config, 1, true).unwrap();
         let input = ball_input(&meta);
         let expected = in_place.predict(input.clone()).unwrap();
         assert!(expected.iter().filter(|&&v| v != 0).count() > 1000);
@@ -625,5 +482,46 @@ mod tests {
             Err(Error::Inference(_))
         ));
         assert_eq!(staged.predict(input).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_cancel_returns_while_the_node_under_way_still_runs() {
+        if blob().is_none() {
+            return;
+        }
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/slow-conv-p32.onnx"
+        ))
+        .unwrap();
+        let meta = ModelMetadata::from_onnx(&bytes, "slow").unwrap();
+        let config = OrtConfig {
+            device: Device::Cpu,
+            tensorrt: false,
+            precision: Precision::Exact,
+        };
+        let mut net = OrtNetwork::from_bytes(&bytes, "slow", meta.clone(), config, 1).unwrap();
+        let input = vec![0.5f32; meta.num_input_channels() * 32 * 32 * 32];
+        // Cancel once the forward (one heavy convolution node) is under way.
+        let interrupt = net.interrupt.clone();
+        let canceller = std::thread::spawn(move || {
+            while !interrupt.running() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            interrupt.interrupt();
+        });
+        let outcome = net.predict(input.clone());
+        canceller.join().unwrap();
+        assert!(matches!(outcome, Err(Error::Cancelled)), "{outcome:?}");
+        assert!(
+            net.worker.busy_with_a_cancelled_forward(),
+            "the cancel returned before the node under way had finished"
+        );
+        // The next forward waits for the terminated one, then runs in full.
+        net.interrupt.rearm();
+        let mask = net.predict(input).unwrap();
+        assert_eq!(mask.len(), 32 * 32 * 32);
+        assert!(!net.worker.busy_with_a_cancelled_forward());
     }
 }
