@@ -197,6 +197,16 @@ pub fn unpack(buf: &[u8], max_bytes: usize) -> Result<WireArray, NniaError> {
                     src.len()
                 )));
             }
+            // c-blosc2 trusts the header's compressed size: a "repeated value" chunk whose header
+            // claims more bytes than the chunk holds is read past its end (fuzz finding, session
+            // 5). A chunk as blosc2 writes it is exactly its header's compressed size.
+            let header_cbytes = u32::from_le_bytes([src[12], src[13], src[14], src[15]]) as usize;
+            if header_cbytes != src.len() {
+                return Err(malformed(format!(
+                    "chunk {i} has {} bytes, its blosc2 header says {header_cbytes}",
+                    src.len()
+                )));
+            }
             let frame_bytes = blosc2::chunk::Chunk::from_compressed(src.into())
                 .map_err(|e| malformed(format!("chunk {i} is not a blosc2 chunk ({e:?})")))?
                 .nbytes();
@@ -311,6 +321,34 @@ mod tests {
             Ok(_) => panic!("accepted a bad array"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn a_chunk_shorter_than_its_header_says_is_refused() {
+        // The fuzz finding of session 5 (fuzz/corpus/nnia_arrays/crash-2bb5d6a6...): a
+        // "repeated value" chunk whose header claims more bytes than it holds, which c-blosc2
+        // read past its end.
+        let crash = include_bytes!(
+            "../../fuzz/corpus/nnia_arrays/crash-2bb5d6a6728fe3d950f84e8caaf52dc22ff9fe80"
+        );
+        let e = err(crash, 1 << 20);
+        assert!(e.contains("its blosc2 header says"), "{e}");
+        // And a good array (one chunk, at its end) whose chunk header claims 4 more bytes.
+        let (shape, data) = sample();
+        let good = pack(WireDType::Int16, &shape, &data).unwrap();
+        let n = good.len();
+        let clen = (32..n)
+            .find(|&k| {
+                let at = n - k + 12;
+                u32::from_le_bytes([good[at], good[at + 1], good[at + 2], good[at + 3]]) as usize
+                    == k
+            })
+            .expect("the chunk's header");
+        let mut bad = good.clone();
+        bad[n - clen + 12..n - clen + 16].copy_from_slice(&(clen as u32 + 4).to_le_bytes());
+        let e = err(&bad, 1 << 20);
+        assert!(e.contains("its blosc2 header says"), "{e}");
+        assert!(unpack(&good, 1 << 20).is_ok());
     }
 
     #[test]
