@@ -84,6 +84,15 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert("Retry-After", HeaderValue::from(s));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of an over-limit body is never read: the connection cannot carry another
+            // request, so the client is told not to reuse it (else its next request on that
+            // connection fails with "server disconnected").
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+        }
         resp
     }
 }

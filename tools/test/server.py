@@ -487,8 +487,10 @@ def section_bad_input(nni, onnx, case_dir):
                                          if b"float32" in good else good.replace(b"int16", b"int17", 1),
                                          headers=bin_h), 400, "dtype")
         big = os.urandom(9 << 20)
-        expect("a 9 MiB body over --max-upload-mb 8", h.post("/set_image", content=big, headers=bin_h), 413,
-               "length limit")
+        over = h.post("/set_image", content=big, headers=bin_h)
+        expect("a 9 MiB body over --max-upload-mb 8", over, 413, "length limit")
+        check("bad input: ... and the connection is closed (the body's rest was never read)",
+              over.headers.get("connection", "").lower() == "close", over.headers.get("connection"))
         expect("malformed X-Meta", h.post("/set_image", content=good, headers={**bin_h, "X-Meta": "{nope"}), 400,
                "x-meta")
         expect("a prompt before any image",
