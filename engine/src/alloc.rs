@@ -6,28 +6,20 @@ use crate::error::{Error, Result};
 
 /// `n` default values (zeros), or [`Error::OutOfMemory`] naming `what`.
 pub fn zeroed<T: Clone + Default>(n: usize, what: &str) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
+    zeroed_in(Vec::new(), n, what)
+}
+
+/// `buf` emptied and refilled with `n` default values (zeros), its memory reused where it holds
+/// enough (else grown fallibly: [`Error::OutOfMemory`] naming `what`).
+pub fn zeroed_in<T: Clone + Default>(mut buf: Vec<T>, n: usize, what: &str) -> Result<Vec<T>> {
+    buf.clear();
+    buf.try_reserve_exact(n).map_err(|_| {
         Error::OutOfMemory(format!(
             "cannot allocate {what} ({n} values of {} bytes)",
             std::mem::size_of::<T>()
         ))
     })?;
-    v.resize(n, T::default());
-    Ok(v)
-}
-
-/// `buf` emptied and refilled with `n` zeros, its memory reused where it holds enough (else
-/// grown fallibly, like [`zeroed`]).
-pub fn zeroed_in(mut buf: Vec<f32>, n: usize, what: &str) -> Result<Vec<f32>> {
-    buf.clear();
-    buf.try_reserve_exact(n).map_err(|_| {
-        Error::OutOfMemory(format!(
-            "cannot allocate {what} ({n} values of {} bytes)",
-            std::mem::size_of::<f32>()
-        ))
-    })?;
-    buf.resize(n, 0.0);
+    buf.resize(n, T::default());
     Ok(buf)
 }
 

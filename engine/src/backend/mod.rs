@@ -368,11 +368,7 @@ fn open_float16_variant(
 fn warm_up(mut net: Box<dyn Network>, meta: &ModelMetadata) -> Result<Box<dyn Network>> {
     let p = meta.patch_size;
     let n = meta.num_input_channels() * p[0] * p[1] * p[2];
-    let mut input = Vec::new();
-    input
-        .try_reserve_exact(n)
-        .map_err(|_| Error::OutOfMemory(format!("{} bytes for the warm-up input", n * 4)))?;
-    input.resize(n, 0.0f32);
+    let input = crate::alloc::zeroed::<f32>(n, "the warm-up input")?;
     let start = std::time::Instant::now();
     net.predict(input)?;
     let note = format!(

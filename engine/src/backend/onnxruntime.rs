@@ -151,6 +151,11 @@ fn runtime_path() -> Option<&'static std::path::Path> {
     ENVIRONMENT.get().map(|(_, p)| p.as_path())
 }
 
+/// Where ONNX Runtime was loaded from, for messages ("?" before it is).
+fn runtime_label() -> String {
+    runtime_path().map_or("?".into(), |p| p.display().to_string())
+}
+
 /// Whether ONNX Runtime (loaded on demand) offers the CUDA execution provider.
 pub fn cuda_available() -> bool {
     environment().is_ok()
@@ -216,7 +221,7 @@ fn cuda_unusable(device: Device) -> Result<Option<String>> {
             if !build_has_cuda {
                 return Err(Error::Runtime(format!(
                     "CUDA asked for, but the ONNX Runtime loaded from {} has no CUDA execution provider (it is the CPU build); tools/setup/gpu.sh installs the CUDA build (onnxruntime-gpu) and the CUDA 13 libraries into .deps/onnxruntime-gpu: point NNI_ONNXRUNTIME_PATH (or nni_runtime_init) at its libonnxruntime.so",
-                    runtime_path().map_or("?".into(), |p| p.display().to_string())
+                    runtime_label()
                 )));
             }
             if let Some(missing) = super::cuda_libs::missing_message(runtime_path()) {
@@ -281,7 +286,7 @@ impl OrtNetwork {
             ) {
                 return Err(Error::Runtime(format!(
                     "TensorRT asked for, but the ONNX Runtime loaded from {} has no TensorRT execution provider; use the CUDA build from tools/setup/gpu.sh",
-                    runtime_path().map_or("?".into(), |p| p.display().to_string())
+                    runtime_label()
                 )));
             }
             cuda_unusable(Device::Cuda)?;
@@ -339,12 +344,10 @@ impl OrtNetwork {
             .map_err(|e| Error::Model(format!("ONNX Runtime cannot load {label}: {e}")))?;
         check_tensor(&session, &meta, label)?;
         let interrupt = Arc::new(OrtInterrupt::default());
-        let io = if on_cuda || stage_on_host {
-            if on_cuda {
-                IoPath::pinned()?
-            } else {
-                IoPath::host_staged()?
-            }
+        let io = if on_cuda {
+            IoPath::pinned()?
+        } else if stage_on_host {
+            IoPath::host_staged()?
         } else {
             IoPath::InPlace
         };

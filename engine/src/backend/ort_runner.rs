@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
-use ort::session::{IoBinding, RunOptions, Session as OrtSession};
+use ort::session::{IoBinding, RunOptions, Session as OrtSession, SessionOutputs};
 use ort::value::{Tensor, TensorRef};
 use parking_lot::Mutex;
 
@@ -159,10 +159,7 @@ impl Runner {
                 options,
             )
             .map_err(|e| run_error(&self.interrupt, e))?;
-        let out = outputs
-            .get(self.meta.output_name.as_str())
-            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
-        argmax(out, &self.meta)
+        argmax(&outputs, &self.meta)
     }
 
     /// The input copied into the staged input tensor, the output into the staged output tensor.
@@ -217,10 +214,7 @@ impl Runner {
             Ok(o) => o,
             Err(e) => return Err(run_error(&self.interrupt, e)),
         };
-        let out = outputs
-            .get(self.meta.output_name.as_str())
-            .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
-        argmax(out, &self.meta)
+        argmax(&outputs, &self.meta)
     }
 }
 
@@ -233,8 +227,11 @@ fn run_error(interrupt: &OrtInterrupt, e: ort::Error) -> Error {
     }
 }
 
-/// The foreground mask of a `[1, 2, p0, p1, p2]` logits tensor: `logit1 > logit0`.
-fn argmax(out: &ort::value::DynValue, meta: &ModelMetadata) -> Result<Vec<u8>> {
+/// The foreground mask of a run's `[1, 2, p0, p1, p2]` logits: `logit1 > logit0`.
+fn argmax(outputs: &SessionOutputs<'_>, meta: &ModelMetadata) -> Result<Vec<u8>> {
+    let out = outputs
+        .get(meta.output_name.as_str())
+        .ok_or_else(|| Error::Inference("the network produced no output".into()))?;
     let p = meta.patch_size;
     let n = p[0] * p[1] * p[2];
     let (oshape, data) = out
@@ -317,11 +314,9 @@ impl Worker {
     /// A cancel returns `Error::Cancelled` within [`POLL`], leaving the run to end on the worker.
     pub fn run(&mut self, input: Vec<f32>, shape: [usize; 5]) -> (Vec<f32>, Result<Vec<u8>>) {
         let stopped = || Error::Inference("ONNX Runtime's worker has stopped".into());
-        let spare = match self.settle() {
-            Ok(spare) => spare,
-            Err(e) => return (input, Err(e)),
-        };
-        drop(spare);
+        if let Err(e) = self.settle() {
+            return (input, Err(e));
+        }
         let Some(jobs) = &self.jobs else {
             return (input, Err(stopped()));
         };
@@ -343,17 +338,15 @@ impl Worker {
     }
 
     /// Wait for a cancelled forward still running (it was terminated: it ends after its node);
-    /// its input buffer, if any.
-    fn settle(&mut self) -> Result<Vec<f32>> {
-        if !self.stale {
-            return Ok(Vec::new());
+    /// its result and input buffer are dropped (the caller brings a buffer of its own).
+    fn settle(&mut self) -> Result<()> {
+        if self.stale {
+            self.done
+                .recv()
+                .map_err(|_| Error::Inference("ONNX Runtime's worker has stopped".into()))?;
+            self.stale = false;
         }
-        let done = self
-            .done
-            .recv()
-            .map_err(|_| Error::Inference("ONNX Runtime's worker has stopped".into()))?;
-        self.stale = false;
-        Ok(done.input)
+        Ok(())
     }
 }
 
