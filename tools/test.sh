@@ -27,7 +27,7 @@ describe() {
         c) echo "C and C++ ABI tests, C++ binding, installed package with adapters (ctest, ASan, UBSan)" ;;
         valgrind) echo "valgrind memcheck of the C ABI test (no sanitizers): no memory error, no definite leak" ;;
         tsan) echo "ThreadSanitizer (nightly, whole crate graph and std): the C ABI from two threads, cancel from another thread, the shared network" ;;
-        python) echo "Python binding (unittest): calls, conventions, layout against the header" ;;
+        python) echo "Python binding (unittest): calls, conventions, layout against the header; the model rewrites (lean_decoder.py, to_fp16.py) on a small U-Net" ;;
         adapters) echo "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)" ;;
         slicer-sdk) echo "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)" ;;
         mitk) echo "MITK's own geometry readings (mitk-python) against mitk_module/test/data" ;;
@@ -61,7 +61,10 @@ stage_tsan() {
     fi
     [ "$status" -eq 0 ] && tools/test/tsan.sh
 }
-stage_python() { build_lib && .venv/bin/python -m unittest discover -s bindings/python/tests; }
+stage_python() {
+    build_lib && .venv/bin/python -m unittest discover -s bindings/python/tests &&
+        .venv/bin/python -m unittest tools/test/test_model_tools.py
+}
 stage_adapters() { build_lib && tools/setup/adapters.sh && tools/test/adapters.sh; }
 stage_slicer-sdk() { build_lib && tools/setup/slicer_sdk.sh && tools/test/slicer_sdk.sh; }
 stage_mitk() {

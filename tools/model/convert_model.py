@@ -37,6 +37,10 @@ Finally ONNX Runtime (CPU) and PyTorch run the same random input at the full pat
 script prints ``round-trip relative L2: <value>`` (||ort - torch|| / ||torch|| over the logits) and
 exits non-zero when it is >= 1e-4.
 
+The full-resolution decoder stage is rewritten when its tensors are large (``--lean-decoder
+auto``, the default: 512 MiB and more, as in the released networks; ``on``, ``off``) so ONNX
+Runtime's peak memory drops by one full-resolution tensor: see ``tools/model/lean_decoder.py``.
+
 ``--fp16`` then writes the float16 variant ``OUT.fp16.onnx`` beside it (tools/model/to_fp16.py:
 float16 convolutions, float32 normalisations and I/O), which a CUDA session in FAST precision
 runs.
@@ -472,7 +476,7 @@ def rewrite_instance_norms(model):
     return count
 
 
-def finalize(work_dir, out_path, threads, native_instance_norm=False):
+def finalize(work_dir, out_path, threads, native_instance_norm=False, lean_decoder="auto"):
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -496,6 +500,15 @@ def finalize(work_dir, out_path, threads, native_instance_norm=False):
     # Intermediate shape annotations were traced with symbolic spatial sizes: drop them, and let
     # shape inference recompute them with the static sizes.
     del g.value_info[:]
+    if lean_decoder != "off":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from lean_decoder import AUTO_MIN_TENSOR_BYTES, NotApplicable, rewrite_lean_decoder
+
+        try:
+            rewrite_lean_decoder(model, AUTO_MIN_TENSOR_BYTES if lean_decoder == "auto" else 0)
+            print("rewrote the full-resolution decoder stage (tools/model/lean_decoder.py)")
+        except NotApplicable as e:
+            print(f"full-resolution decoder stage kept as exported: {e}")
     if not native_instance_norm:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
         g = model.graph
@@ -562,6 +575,10 @@ def main(argv=None):
     ap.add_argument("--native-instance-norm", action="store_true",
                     help="keep ONNX InstanceNormalization nodes (ONNX Runtime's CPU kernel has float32 statistics, "
                          "~1e-4 relative error on large patches); default: rewrite them with float64 statistics")
+    ap.add_argument("--lean-decoder", choices=("auto", "on", "off"), default="auto",
+                    help="rewrite the full-resolution decoder stage so ONNX Runtime's peak memory drops by one "
+                         "full-resolution tensor (tools/model/lean_decoder.py): auto (default) when that tensor is "
+                         ">= 512 MiB (the released networks), on, or off"),
     ap.add_argument("--fp16", action="store_true",
                     help="also write OUT's float16 variant beside it (OUT.fp16.onnx, tools/model/to_fp16.py): what a "
                          "CUDA session runs in FAST precision")
@@ -571,7 +588,10 @@ def main(argv=None):
         argv = sys.argv[1:]
     if argv and argv[0] == "--_finalize":
         try:
-            rel = finalize(argv[1], argv[2], int(argv[3]), native_instance_norm=argv[4:] == ["native"])
+            flags = set(argv[4:])
+            lean = next((f.split("=", 1)[1] for f in flags if f.startswith("lean=")), "auto")
+            rel = finalize(argv[1], argv[2], int(argv[3]), native_instance_norm="native" in flags,
+                           lean_decoder=lean)
         except ConversionError as e:
             print(f"convert_model: {e}", file=sys.stderr)
             return 2
@@ -601,7 +621,8 @@ def main(argv=None):
               f"point radius {meta['point_radius']}, license {meta['license']!r}")
         sys.stdout.flush()
         rc = subprocess.call([onnx_python, os.path.abspath(__file__), "--_finalize", work, out, str(args.threads)]
-                             + (["native"] if args.native_instance_norm else []))
+                             + (["native"] if args.native_instance_norm else [])
+                             + [f"lean={args.lean_decoder}"])
     if rc == 1:
         print(f"convert_model: ONNX Runtime output differs from torch by >= {L2_LIMIT}", file=sys.stderr)
     if rc == 0 and args.fp16:

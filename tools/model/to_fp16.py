@@ -87,11 +87,12 @@ def convert(model):
             node.input[k] = halved[name]
         x = node.input[0]
         if x not in down_cast:
-            down_cast[x] = x + "/fp16"
+            # Distinct suffixes: a convolution may read another's output (lean_decoder.py's stage).
+            down_cast[x] = x + "/fp16_in"
             nodes.append(helper.make_node("Cast", [x], [down_cast[x]], to=TensorProto.FLOAT16, name=x + "/to_fp16"))
         y = node.output[0]
         node.input[0] = down_cast[x]
-        node.output[0] = y + "/fp16"
+        node.output[0] = y + "/fp16_out"
         nodes.append(node)
         nodes.append(helper.make_node("Cast", [node.output[0]], [y], to=TensorProto.FLOAT, name=y + "/to_fp32"))
         count += 1

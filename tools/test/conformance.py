@@ -62,7 +62,8 @@ def sha256_file(path):
 
 def model_key(folder):
     """sha256 of every checkpoint, the metadata files and the converter."""
-    key = {"converter": sha256_file(os.path.join(REPO, "tools", "model", "convert_model.py"))}
+    key = {"converter": sha256_file(os.path.join(REPO, "tools", "model", "convert_model.py")),
+           "lean_decoder": sha256_file(os.path.join(REPO, "tools", "model", "lean_decoder.py"))}
     for name in META_FILES:
         p = os.path.join(folder, name)
         if os.path.isfile(p):
@@ -105,7 +106,10 @@ def convert_models(cases_root, cache_root, ref_python, threads, force):
         os.makedirs(dest, exist_ok=True)
         tmp = onnx_path + ".new"
         cmd = [ref_python, "-W", "ignore", os.path.join(REPO, "tools", "model", "convert_model.py"), folder, tmp,
-               "--name", name, "--threads", str(threads)]
+               "--name", name, "--threads", str(threads),
+               # The full-resolution decoder rewrite is applied by default only to large networks; here
+               # on every model, so the cases check that it keeps the reference's masks.
+               "--lean-decoder", "on"]
         print(f"model {name}: converting with {' '.join(os.path.relpath(c, REPO) if c.startswith(REPO) else c for c in cmd)}")
         sys.stdout.flush()
         t0 = time.time()
