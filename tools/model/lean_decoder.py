@@ -44,13 +44,6 @@ class NotApplicable(Exception):
     """The graph does not end in the decoder stage this rewrite knows."""
 
 
-def _single_reader(readers, name, op_type):
-    users = readers.get(name, [])
-    if len(users) != 1 or users[0].op_type != op_type:
-        raise NotApplicable(f"{name} is not read by exactly one {op_type}")
-    return users[0]
-
-
 # convert_model.py's default: rewrite only a stage whose full-resolution tensor is at least this
 # large (the released ResEncL's: 32 channels at 192^3, 864 MiB). Smaller stages gain little, and
 # the odd channel count costs OpenVINO's blocked kernels (8 channels a block on AVX2) up to twice
