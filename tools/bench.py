@@ -264,12 +264,13 @@ def conformance_replays():
             proc = subprocess.run([os.path.join(REPO, "tools", "test", "conformance"), root, *extra],
                                   capture_output=True, text=True, cwd=REPO)
             text = proc.stdout
-            dices = [float(d) for d in re.findall(r"  Dice (\d\.\d+)  .*  (?:PASS|FAIL)  ", text)]
-            summary = re.search(r"^(\d+) passed, (\d+) failed$", text, re.M)
+            # Judged steps only: the tool's "N passed" also counts its replay and refusal checks.
+            judged = re.findall(r"  Dice (\d\.\d+)  .*  (PASS|FAIL)  ", text)
+            dices = [float(d) for d, _ in judged]
             exact = re.search(r"^\((\d+) of (\d+) compared step\(s\) exact\)$", text, re.M)
             out.append({"mode": label, "cases": root,
-                        "passed": int(summary.group(1)) if summary else None,
-                        "failed": int(summary.group(2)) if summary else None,
+                        "passed": sum(v == "PASS" for _, v in judged) if judged else None,
+                        "failed": sum(v == "FAIL" for _, v in judged) if judged else None,
                         "exact": int(exact.group(1)) if exact else None,
                         "compared": int(exact.group(2)) if exact else None,
                         "min_dice": min(dices) if dices else None})
