@@ -40,6 +40,9 @@ RELEASE_ONNX = os.path.join(REPO, "build", "resencl-192.onnx")
 # Arithmetic of one forward of the released network at 192^3 (multiply-adds counted twice).
 RELEASE_TFLOP = 4.9
 
+sys.path.insert(0, os.path.join(REPO, "tools", "model"))
+from convert_model import CONVERTER_SOURCES  # noqa: E402
+
 
 # ------------------------------------------------------------------------------------ inputs
 def ct_inputs(tmp):
@@ -116,8 +119,8 @@ def release_model(threads):
     if not os.path.isdir(RELEASE_FOLDER):
         subprocess.run([ref_python(), os.path.join(REPO, "tools", "model", "make_release_size_model.py"),
                         "--out", RELEASE_FOLDER], check=True)
-    converter = [os.path.join(REPO, "tools", "model", f) for f in ("convert_model.py", "lean_decoder.py")]
-    if not os.path.isfile(RELEASE_ONNX) or max(map(os.path.getmtime, converter)) > os.path.getmtime(RELEASE_ONNX):
+    stale = os.path.isfile(RELEASE_ONNX) and max(map(os.path.getmtime, CONVERTER_SOURCES)) > os.path.getmtime(RELEASE_ONNX)
+    if not os.path.isfile(RELEASE_ONNX) or stale:
         convert(RELEASE_FOLDER, RELEASE_ONNX, threads)
     return RELEASE_FOLDER, RELEASE_ONNX
 

@@ -56,6 +56,11 @@ import sys
 import tempfile
 
 META_KEY = "nninteractive.meta"
+# The files whose code decides what a converted model holds: a converted model is stale once one
+# of them changes (tools/test/conformance.py keys its cache on them, tools/bench.py compares times).
+CONVERTER_SOURCES = tuple(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), name) for name in ("convert_model.py", "lean_decoder.py")
+)
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
 OPSET = 17

@@ -40,6 +40,9 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "bindings", "python"))
+sys.path.insert(0, os.path.join(REPO, "tools", "model"))
+
+from convert_model import CONVERTER_SOURCES  # noqa: E402
 
 from nninteractive_native import NniError, Session  # noqa: E402
 
@@ -61,9 +64,8 @@ def sha256_file(path):
 
 
 def model_key(folder):
-    """sha256 of every checkpoint, the metadata files and the converter."""
-    key = {"converter": sha256_file(os.path.join(REPO, "tools", "model", "convert_model.py")),
-           "lean_decoder": sha256_file(os.path.join(REPO, "tools", "model", "lean_decoder.py"))}
+    """sha256 of every checkpoint, the metadata files and the converter's sources."""
+    key = {os.path.relpath(p, REPO): sha256_file(p) for p in CONVERTER_SOURCES}
     for name in META_FILES:
         p = os.path.join(folder, name)
         if os.path.isfile(p):
