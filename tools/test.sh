@@ -34,7 +34,7 @@ describe() {
         reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
-        conformance-fast) echo "fast mode (OpenVINO) and the float16 models (to_fp16.py, run on the CPU) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
+        conformance-fast) echo "fast mode (OpenVINO: bfloat16 variant (to_bf16.py) on bfloat16 CPUs, else float32), its bfloat16 emulation on ONNX Runtime (every CPU), and the float16 models (to_fp16.py, run on the CPU) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
         server) echo "nni serve with the official client (nninteractive-client 2.6.0): every conformance case == C ABI, concurrency, capacity, reaping, bad input" ;;
         fuzz) echo "fuzzing (cargo-fuzz, ASan): model files, C ABI call sequences, volume files; 60 s each (NNI_FUZZ_SECONDS)" ;;
         demo) echo "demo end to end" ;;
@@ -89,6 +89,7 @@ stage_conformance-shared() {
 stage_conformance-own() { build_nni && tools/test/conformance tests/conformance; }
 stage_conformance-fast() {
     build_nni && tools/test/conformance tests/conformance --precision fast --dice-min 0.98 &&
+        tools/test/conformance tests/conformance --weights bfloat16-emulated --dice-min 0.98 &&
         tools/test/conformance tests/conformance --weights float16 --dice-min 0.98
 }
 stage_server() {

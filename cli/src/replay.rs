@@ -48,22 +48,25 @@ fn read_log(path: &Path) -> Result<PromptLog, String> {
 pub fn run(args: ReplayArgs, default_model: &[u8]) -> Result<(), String> {
     nninteractive_engine::init_runtime(None).map_err(|e| e.to_string())?;
     let log = read_log(&args.log)?;
-    let (bytes, label) = match &args.model {
+    let options = log::options_of(&log.network, args.threads).map_err(|e| e.to_string())?;
+    // A model file opens as a session on it would (its float16 or bfloat16 variant beside it, as
+    // the options ask). Opening hashes the model (its metadata's sha256): compared here, not
+    // hashed twice.
+    let (session, label) = match &args.model {
         Some(m) => (
-            std::fs::read(m).map_err(|e| format!("{}: {e}", m.display()))?,
+            nninteractive_engine::open_session_with(m, &options),
             m.display().to_string(),
         ),
         None => (
-            default_model.to_vec(),
+            nninteractive_engine::open_session_from_bytes(
+                default_model,
+                "the embedded default model",
+                &options,
+            ),
             "the embedded default model".to_string(),
         ),
     };
-    let options = log::options_of(&log.network, args.threads).map_err(|e| e.to_string())?;
-    // Opening hashes the model (its metadata's sha256): compared here, not hashed twice.
-    let mut session: Session =
-        nninteractive_engine::open_session_from_bytes(&bytes, &label, &options)
-            .map_err(|e| e.to_string())?;
-    drop(bytes);
+    let mut session: Session = session.map_err(|e| e.to_string())?;
     let model_sha = &session.metadata().sha256;
     if *model_sha != log.model.sha256 {
         return Err(format!(

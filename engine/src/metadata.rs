@@ -106,6 +106,20 @@ pub struct ModelMetadata {
     /// The convolutions' weights are float16 (`"weights": "float16"`, written by
     /// `tools/model/to_fp16.py`); the graph's input and output stay float32.
     pub float16_weights: bool,
+    /// The graph is a bfloat16 variant made by `tools/model/to_bf16.py` (`"weights":
+    /// "bfloat16-plan"` or `"bfloat16-emulated"`): float32 weights, arranged for OpenVINO's
+    /// bfloat16 mode or with that mode's rounding made explicit for ONNX Runtime.
+    pub bfloat16_graph: Option<Bfloat16Graph>,
+}
+
+/// What a bfloat16 variant of a model is (`tools/model/to_bf16.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bfloat16Graph {
+    /// For OpenVINO in bfloat16: native instance norms, the full-resolution stages as transposed
+    /// convolutions (OpenVINO keeps that graph tail in float32).
+    Plan,
+    /// The plan with OpenVINO's bfloat16 rounding written as casts, for ONNX Runtime on any CPU.
+    Emulated,
 }
 
 const KINDS: [PromptKind; 5] = [
@@ -271,12 +285,14 @@ impl ModelMetadata {
                 MAX_PATCH_INPUT_BYTES >> 30
             )));
         }
-        let float16_weights = match raw.weights.as_deref() {
-            None | Some("float32") => false,
-            Some("float16") => true,
+        let (float16_weights, bfloat16_graph) = match raw.weights.as_deref() {
+            None | Some("float32") => (false, None),
+            Some("float16") => (true, None),
+            Some("bfloat16-plan") => (false, Some(Bfloat16Graph::Plan)),
+            Some("bfloat16-emulated") => (false, Some(Bfloat16Graph::Emulated)),
             Some(other) => {
                 return Err(Error::Model(format!(
-                    "metadata `weights` is {other:?}; float32 and float16 are known"
+                    "metadata `weights` is {other:?}; float32, float16, bfloat16-plan and bfloat16-emulated are known"
                 )))
             }
         };
@@ -305,6 +321,7 @@ impl ModelMetadata {
             input_name: raw.input_name.unwrap_or_else(|| "input".into()),
             output_name: raw.output_name.unwrap_or_else(|| "logits".into()),
             float16_weights,
+            bfloat16_graph,
         })
     }
 

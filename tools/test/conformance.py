@@ -13,6 +13,10 @@ the checkpoint (and of the folder's metadata files and of the converter) is unch
 ``--weights float16`` each is then made into ``model.fp16.onnx`` by tools/model/to_fp16.py (what a
 CUDA session runs in FAST precision) and the cases run on that file (on the CPU, ONNX Runtime
 computes its float16 convolutions between casts: a check of the conversion, not of CUDA).
+With ``--precision fast`` each also gets ``model.bf16.onnx`` by tools/model/to_bf16.py (what FAST
+runs on OpenVINO on a CPU with native bfloat16); with ``--weights bfloat16-emulated`` the cases run
+on its emulation ``model.bf16emu.onnx`` on ONNX Runtime (OpenVINO's bfloat16 rounding as casts: the
+fidelity of FAST on bfloat16 CPUs, judged on any CPU).
 
 Each case then runs in a fresh session (AutoZoom from case.json), step by step; after every step
 with ``expect`` the library's mask is compared with the expected one and one line is printed:
@@ -155,6 +159,33 @@ def float16_variants(models, threads):
     return out
 
 
+def bfloat16_variants(models, threads):
+    """Make (or reuse) model.bf16.onnx (what FAST runs on OpenVINO on a CPU with native bfloat16)
+    and model.bf16emu.onnx (its rounding emulated for ONNX Runtime) beside each converted model,
+    with tools/model/to_bf16.py; returns {folder: emulation path}. Reused while the float32
+    model and the tool are unchanged."""
+    out = {}
+    tool = os.path.join(REPO, "tools", "model", "to_bf16.py")
+    for folder, onnx_path in models.items():
+        stem = os.path.splitext(onnx_path)[0]
+        plan, emu = stem + ".bf16.onnx", stem + ".bf16emu.onnx"
+        key_path = plan + ".key"
+        key = sha256_file(onnx_path) + " " + sha256_file(tool)
+        if all(os.path.isfile(p) for p in (plan, emu, key_path)) and open(key_path).read() == key:
+            print(f"model {os.path.basename(folder)}: reusing {os.path.relpath(plan, REPO)} and its emulation")
+        else:
+            cmd = [sys.executable, tool, onnx_path, plan, "--emulate", emu, "--check-threads", str(threads)]
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            sys.stdout.write(proc.stdout)
+            if proc.returncode != 0:
+                print(f"conformance: to_bf16.py failed on {onnx_path} (exit {proc.returncode})", file=sys.stderr)
+                raise SystemExit(2)
+            with open(key_path, "w") as f:
+                f.write(key)
+        out[folder] = emu
+    return out
+
+
 def compare(got, want):
     a = got.astype(bool)
     b = want.astype(bool)
@@ -270,7 +301,12 @@ def run_case(case_dir, models, args, counts, dump_dir):
             print(f"{name}: a float16 model, but the session does not say float16: FAIL")
             counts["failed"] += 1
             return
-        if args.precision == "fast" and "running float32" in described and "no native bfloat16" not in described:
+        if args.weights == "bfloat16-emulated" and "bfloat16 rounding emulated" not in described:
+            print(f"{name}: a bfloat16 emulation, but the session does not say so: FAIL")
+            counts["failed"] += 1
+            return
+        if args.precision == "fast" and (("running float32" in described and "no native bfloat16" not in described)
+                                         or "no bfloat16 variant" in described):
             print(f"{name}: the fast mode fell back to float32 for a reason other than the CPU: FAIL")
             counts["failed"] += 1
             return
@@ -357,8 +393,9 @@ def main():
     ap.add_argument("--dump", default=None, help="save the library's mask of every differing step here")
     ap.add_argument("--precision", default="exact", choices=("exact", "fast"))
     ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "openvino", "tensorrt"))
-    ap.add_argument("--weights", default="float32", choices=("float32", "float16"),
-                    help="float16: run each model's float16 variant (tools/model/to_fp16.py)")
+    ap.add_argument("--weights", default="float32", choices=("float32", "float16", "bfloat16-emulated"),
+                    help="float16: run each model's float16 variant (tools/model/to_fp16.py); bfloat16-emulated: "
+                         "the emulation of FAST on a bfloat16 CPU (tools/model/to_bf16.py --emulate), on ONNX Runtime")
     ap.add_argument("--nni", default=os.path.join(REPO, "target", "debug", "nni"),
                     help="the nni program, for the replay of each case's prompt log")
     ap.add_argument("--dice-min", type=float, default=None,
@@ -373,6 +410,10 @@ def main():
     models = convert_models(args.cases_root, args.cache_dir, args.ref_python, args.threads, args.force_convert)
     if args.weights == "float16":
         models = float16_variants(models, args.threads)
+    elif args.weights == "bfloat16-emulated" or args.precision == "fast":
+        emulations = bfloat16_variants(models, args.threads)
+        if args.weights == "bfloat16-emulated":
+            models = emulations
 
     names = sorted(d for d in os.listdir(cases_dir) if os.path.isfile(os.path.join(cases_dir, d, "case.json")))
     if args.case:

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(REPO, "tools", "model"))
 
 import convert_model  # noqa: E402
 import lean_decoder  # noqa: E402
+import to_bf16  # noqa: E402
 import to_fp16  # noqa: E402
 
 SHAPE = [1, 3, 16, 16, 16]
@@ -86,6 +87,63 @@ def rewritten(model):
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def with_patch_size(model):
+    """`model` with the patch size in its metadata (to_bf16.py finds the full resolution by it)."""
+    for entry in model.metadata_props:
+        if entry.key == to_fp16.META_KEY:
+            meta = json.loads(entry.value)
+            meta["patch_size"] = SHAPE[2:]
+            entry.value = json.dumps(meta)
+    return model
+
+
+class Bfloat16VariantTest(unittest.TestCase):
+    def setUp(self):
+        self.x = np.random.default_rng(2).standard_normal(SHAPE).astype(np.float32)
+        converted = with_patch_size(small_unet())
+        convert_model.rewrite_instance_norms(converted)
+        del converted.graph.value_info[:]
+        self.converted = onnx.shape_inference.infer_shapes(converted, strict_mode=True)
+        self.variant, self.meta, self.norms, self.transposed = to_bf16.convert(
+            onnx.ModelProto.FromString(self.converted.SerializeToString()))
+        onnx.checker.check_model(self.variant, full_check=True)
+
+    def test_the_variant_computes_the_same_with_the_full_resolution_in_the_tail(self):
+        """Native instance norms again; every full-resolution convolution a ConvTranspose (the
+        graph tail OpenVINO keeps in float32), the strided one below it untouched."""
+        self.assertEqual(self.meta["weights"], "bfloat16-plan")
+        self.assertEqual((self.norms, self.transposed), (1, 3))
+        ops = [n.op_type for n in self.variant.graph.node]
+        self.assertEqual(ops.count("InstanceNormalization"), 1)
+        self.assertFalse(any("/nni/" in n.name for n in self.variant.graph.node))
+        self.assertEqual([n.output[0] for n in self.variant.graph.node if n.op_type == "Conv"], ["down"])
+        a, b = run(self.converted, self.x), run(self.variant, self.x)
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * float(np.abs(a).max()))
+        tail = to_bf16.float32_tail(self.variant.graph)
+        # The walk passes the ConvTranspose to the activation below it and stops at its Conv.
+        for name in ("logits", "norm", "dec", "up", "enc", "skip", "low"):
+            self.assertIn(name, tail)
+        self.assertNotIn("down", tail)
+
+    def test_the_emulation_rounds_outside_the_tail_only(self):
+        """The strided convolution's weights, input and output are bfloat16 values; the tail's
+        weights are not rounded; the logits move a little, not the mask."""
+        emu, rounded, tail = to_bf16.emulate(onnx.ModelProto.FromString(self.variant.SerializeToString()))
+        onnx.checker.check_model(emu, full_check=True)
+        inits = {i.name: numpy_helper.to_array(i) for i in emu.graph.initializer}
+        down = next(n for n in emu.graph.node if n.op_type == "Conv")
+        low_bits = lambda a: np.asarray(a, np.float32).view(np.uint32) & 0xFFFF  # noqa: E731
+        self.assertFalse(low_bits(inits[down.input[1]]).any())
+        seg = next(n for n in emu.graph.node if n.output[0] == "logits")
+        self.assertTrue(low_bits(inits[seg.input[1]]).any())
+        self.assertTrue(any(n.op_type == "Cast" and n.input[0] == "skip" for n in emu.graph.node))
+        a, b = run(self.variant, self.x), run(emu, self.x)
+        self.assertFalse(np.array_equal(a, b))
+        self.assertGreater(np.mean(a.argmax(1) == b.argmax(1)), 0.98)
+        self.assertEqual(json.loads(next(e.value for e in emu.metadata_props if e.key == to_fp16.META_KEY))["weights"],
+                         "bfloat16-emulated")
 
 
 class LeanDecoderTest(unittest.TestCase):

@@ -150,24 +150,65 @@ fn noted(net: Box<dyn Network>, note: Option<String>) -> Box<dyn Network> {
     }
 }
 
-/// The fast CPU path on OpenVINO: bfloat16 where the CPU has it, else float32 (still OpenVINO's
-/// faster kernels) with the reason noted.
+/// The fast CPU path on OpenVINO: on a CPU with native bfloat16, the model's bfloat16 variant
+/// (`NAME.bf16.onnx`, [`bfloat16_variant_path`]) in bfloat16; without the variant, or on a CPU
+/// without bfloat16, the model in float32 (still OpenVINO's faster kernels), the reason noted.
 fn openvino_fast(
     bytes: &[u8],
     label: &str,
     meta: &ModelMetadata,
     threads: usize,
+    bfloat16: Option<&ModelVariant<'_>>,
 ) -> Result<Box<dyn Network>> {
-    let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), true, threads)?;
-    let note = (!net.runs_bf16()).then(|| {
-        "fast precision asked: this CPU has no native bfloat16, so OpenVINO runs float32"
-            .to_string()
-    });
-    Ok(noted(Box::new(net), note))
+    if !openvino::cpu_has_bf16()? {
+        let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), false, threads)?;
+        let note =
+            "fast precision asked: this CPU has no native bfloat16, so OpenVINO runs float32";
+        return Ok(noted(Box::new(net), Some(note.to_string())));
+    }
+    let Some(variant) = bfloat16 else {
+        let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), false, threads)?;
+        let note = format!(
+            "fast precision asked, OpenVINO runs float32: no bfloat16 variant {} beside the model (tools/model/to_bf16.py makes it; bfloat16 on the plain graph misses the fidelity target)",
+            bfloat16_variant_path(std::path::Path::new(label)).display()
+        );
+        return Ok(noted(Box::new(net), Some(note)));
+    };
+    let vmeta = checked_variant(meta, variant, "to_bf16.py", "bfloat16-plan", |m| {
+        m.bfloat16_graph == Some(crate::metadata::Bfloat16Graph::Plan)
+    })?;
+    let net = OpenVinoNetwork::from_bytes(variant.bytes, variant.label, vmeta, true, threads)?;
+    Ok(Box::new(net))
 }
 
-/// The float16 variant of a model (`NAME.fp16.onnx` beside `NAME.onnx`), held in memory.
-pub struct Float16Variant<'a> {
+/// The metadata of `variant`, checked: `is_kind` holds for it (`kind` says what in messages) and
+/// it has `meta`'s network contract (`tool` names what makes the variant).
+fn checked_variant(
+    meta: &ModelMetadata,
+    variant: &ModelVariant<'_>,
+    tool: &str,
+    kind: &str,
+    is_kind: impl Fn(&ModelMetadata) -> bool,
+) -> Result<ModelMetadata> {
+    let vmeta = ModelMetadata::from_onnx(variant.bytes, variant.label)?;
+    if !is_kind(&vmeta) {
+        return Err(Error::Model(format!(
+            "{}: its metadata does not say {kind}; make it with tools/model/{tool}",
+            variant.label
+        )));
+    }
+    if !meta.same_network_contract(&vmeta) {
+        return Err(Error::Model(format!(
+            "{} does not belong to {}: their metadata differ (patch size, channels or prompts); make it again with tools/model/{tool}",
+            variant.label, meta.name
+        )));
+    }
+    Ok(vmeta)
+}
+
+/// A variant of a model held in memory: the float16 one (`NAME.fp16.onnx` beside `NAME.onnx`)
+/// or the bfloat16 one (`NAME.bf16.onnx`).
+pub struct ModelVariant<'a> {
     /// The variant's ONNX bytes.
     pub bytes: &'a [u8],
     /// Its name in messages (the file's path).
@@ -182,6 +223,40 @@ pub fn float16_variant_path(path: &std::path::Path) -> std::path::PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!("{stem}.fp16.onnx"))
+}
+
+/// Where the bfloat16 variant of the model file at `path` is looked for: `NAME.bf16.onnx` beside
+/// `NAME.onnx` (what `tools/model/to_bf16.py` writes).
+pub fn bfloat16_variant_path(path: &std::path::Path) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}.bf16.onnx"))
+}
+
+/// Whether `opts` would run on OpenVINO in `Fast` precision on the CPU: then the bfloat16
+/// variant of the model is used when there is one and the CPU has native bfloat16.
+pub fn wants_bfloat16_variant(opts: &NetworkOptions) -> bool {
+    opts.precision == Precision::Fast
+        && match opts.backend {
+            BackendChoice::OpenVino => opts.device != Device::Cuda,
+            BackendChoice::Auto => match opts.device {
+                Device::Cpu => true,
+                Device::Auto => !onnxruntime::cuda_available(),
+                Device::Cuda => false,
+            },
+            _ => false,
+        }
+}
+
+/// The variants of a model that a session may run instead of it.
+#[derive(Default)]
+pub struct ModelVariants<'a> {
+    /// For CUDA in `Fast` precision.
+    pub float16: Option<ModelVariant<'a>>,
+    /// For OpenVINO in `Fast` precision on a CPU with native bfloat16.
+    pub bfloat16: Option<ModelVariant<'a>>,
 }
 
 /// Whether `opts` would run on CUDA through ONNX Runtime's CUDA provider in `Fast` precision:
@@ -199,8 +274,8 @@ pub fn wants_float16_variant(opts: &NetworkOptions) -> bool {
         }
 }
 
-/// Read the model file at `path` and, when `opts` would use it, its float16 variant; then
-/// [`open_network_with`].
+/// Read the model file at `path` and, when `opts` would use them, its float16 and bfloat16
+/// variants; then [`open_network_with`].
 pub fn open_network_file(
     path: &std::path::Path,
     opts: &NetworkOptions,
@@ -208,23 +283,29 @@ pub fn open_network_file(
     let read = |p: &std::path::Path| {
         std::fs::read(p).map_err(|e| Error::Model(format!("cannot read {}: {e}", p.display())))
     };
+    let read_if = |wanted: bool, p: &std::path::Path| -> Result<Option<(Vec<u8>, String)>> {
+        if wanted && p.is_file() {
+            Ok(Some((read(p)?, p.display().to_string())))
+        } else {
+            Ok(None)
+        }
+    };
     let bytes = read(path)?;
     let label = path.display().to_string();
-    let variant_path = float16_variant_path(path);
-    let variant = if wants_float16_variant(opts) && variant_path.is_file() {
-        Some(read(&variant_path)?)
-    } else {
-        None
-    };
-    let variant_label = variant_path.display().to_string();
+    let float16 = read_if(wants_float16_variant(opts), &float16_variant_path(path))?;
+    let bfloat16 = read_if(wants_bfloat16_variant(opts), &bfloat16_variant_path(path))?;
+    fn as_variant(v: &Option<(Vec<u8>, String)>) -> Option<ModelVariant<'_>> {
+        v.as_ref()
+            .map(|(bytes, label)| ModelVariant { bytes, label })
+    }
     open_network_with(
         &bytes,
         &label,
         opts,
-        variant.as_deref().map(|bytes| Float16Variant {
-            bytes,
-            label: &variant_label,
-        }),
+        ModelVariants {
+            float16: as_variant(&float16),
+            bfloat16: as_variant(&bfloat16),
+        },
     )
 }
 
@@ -235,17 +316,17 @@ pub fn open_network(
     label: &str,
     opts: &NetworkOptions,
 ) -> Result<(Box<dyn Network>, ModelMetadata)> {
-    open_network_with(bytes, label, opts, None)
+    open_network_with(bytes, label, opts, ModelVariants::default())
 }
 
-/// [`open_network`], with the model's float16 variant for CUDA in `Fast` precision (ignored
-/// otherwise). The metadata returned is the model's own (its SHA-256 among it), whichever file
-/// runs; the variant must agree with it on everything but the weights.
+/// [`open_network`], with the model's variants: float16 for CUDA and bfloat16 for OpenVINO, in
+/// `Fast` precision (ignored otherwise). The metadata returned is the model's own (its SHA-256
+/// among it), whichever file runs; a variant must agree with it on everything but the weights.
 pub fn open_network_with(
     bytes: &[u8],
     label: &str,
     opts: &NetworkOptions,
-    float16: Option<Float16Variant<'_>>,
+    variants: ModelVariants<'_>,
 ) -> Result<(Box<dyn Network>, ModelMetadata)> {
     let mut meta = ModelMetadata::from_onnx(bytes, label)?;
     meta.sha256 = crate::session::log::sha256_hex(bytes);
@@ -269,7 +350,7 @@ pub fn open_network_with(
                 ));
             }
             if fast {
-                openvino_fast(bytes, label, &meta, threads)?
+                openvino_fast(bytes, label, &meta, threads, variants.bfloat16.as_ref())?
             } else {
                 Box::new(OpenVinoNetwork::from_bytes(
                     bytes,
@@ -301,7 +382,7 @@ pub fn open_network_with(
             )?)
         }
         BackendChoice::OnnxRuntime | BackendChoice::Auto if wants_float16_variant(opts) => {
-            match float16 {
+            match variants.float16 {
                 Some(variant) => Box::new(open_float16_variant(&meta, &variant, opts, threads)?),
                 None => ort(
                     opts.device,
@@ -320,7 +401,13 @@ pub fn open_network_with(
             ort(opts.device, note)?
         }
         BackendChoice::Auto if !fast => ort(opts.device, None)?,
-        BackendChoice::Auto => match openvino_fast(bytes, label, &meta, threads) {
+        BackendChoice::Auto => match openvino_fast(
+            bytes,
+            label,
+            &meta,
+            threads,
+            variants.bfloat16.as_ref(),
+        ) {
             Ok(net) => net,
             Err(e) => ort(
                 Device::Cpu,
@@ -339,23 +426,13 @@ pub fn open_network_with(
 /// The float16 variant on CUDA, checked against the model's metadata.
 fn open_float16_variant(
     meta: &ModelMetadata,
-    variant: &Float16Variant<'_>,
+    variant: &ModelVariant<'_>,
     opts: &NetworkOptions,
     threads: usize,
 ) -> Result<OrtNetwork> {
-    let vmeta = ModelMetadata::from_onnx(variant.bytes, variant.label)?;
-    if !vmeta.float16_weights {
-        return Err(Error::Model(format!(
-            "{}: its metadata does not say float16 weights; make it with tools/model/to_fp16.py",
-            variant.label
-        )));
-    }
-    if !meta.same_network_contract(&vmeta) {
-        return Err(Error::Model(format!(
-            "{} does not belong to {}: their metadata differ (patch size, channels or prompts); make it again with tools/model/to_fp16.py",
-            variant.label, meta.name
-        )));
-    }
+    let vmeta = checked_variant(meta, variant, "to_fp16.py", "float16 weights", |m| {
+        m.float16_weights
+    })?;
     let config = OrtConfig {
         device: opts.device,
         tensorrt: false,
@@ -419,6 +496,46 @@ mod tests {
     }
 
     #[test]
+    fn the_bfloat16_variant_lies_beside_the_model_and_serves_fast_on_the_cpu() {
+        assert_eq!(
+            bfloat16_variant_path(std::path::Path::new("/m/net.onnx")),
+            std::path::PathBuf::from("/m/net.bf16.onnx")
+        );
+        let fast_cpu = NetworkOptions {
+            precision: Precision::Fast,
+            ..cpu()
+        };
+        assert!(wants_bfloat16_variant(&fast_cpu));
+        assert!(!wants_bfloat16_variant(&cpu()));
+        for backend in [BackendChoice::OnnxRuntime, BackendChoice::TensorRt] {
+            assert!(!wants_bfloat16_variant(&NetworkOptions {
+                backend,
+                ..fast_cpu
+            }));
+        }
+    }
+
+    #[test]
+    fn a_bfloat16_variant_must_say_so_and_belong_to_the_model() {
+        let Some(fp32) = blob_with_runtime() else {
+            return;
+        };
+        let meta = ModelMetadata::from_onnx(&fp32, "fp32").unwrap();
+        let plain = ModelVariant {
+            bytes: &fp32,
+            label: "net.bf16.onnx",
+        };
+        let is_plan =
+            |m: &ModelMetadata| m.bfloat16_graph == Some(crate::metadata::Bfloat16Graph::Plan);
+        let err = checked_variant(&meta, &plain, "to_bf16.py", "bfloat16-plan", is_plan)
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("does not say bfloat16-plan"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_float16_variant_is_checked_against_the_model() {
         let Some(fp32) = blob_with_runtime() else {
             return;
@@ -426,7 +543,7 @@ mod tests {
         let fp16 = model_bytes("blob-grow-p32.fp16.onnx");
         let meta = ModelMetadata::from_onnx(&fp32, "fp32").unwrap();
         assert!(!meta.float16_weights);
-        let variant = |bytes| Float16Variant {
+        let variant = |bytes| ModelVariant {
             bytes,
             label: "variant.fp16.onnx",
         };

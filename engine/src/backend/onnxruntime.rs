@@ -276,6 +276,8 @@ impl OrtNetwork {
         let cpu = ort::ep::CPU::default().with_arena_allocator(false).build();
         let mut arithmetic = if meta.float16_weights {
             "float16 convolutions".to_string()
+        } else if meta.bfloat16_graph == Some(crate::metadata::Bfloat16Graph::Emulated) {
+            "float32 with OpenVINO's bfloat16 rounding emulated".to_string()
         } else {
             "float32".to_string()
         };

@@ -289,11 +289,16 @@ impl Network for OpenVinoNetwork {
     }
 
     fn describe(&self) -> String {
+        let arithmetic = match (self.bf16, self.meta.bfloat16_graph) {
+            (false, _) => "float32",
+            (true, Some(crate::metadata::Bfloat16Graph::Plan)) => {
+                "bfloat16, the full-resolution stages float32"
+            }
+            (true, _) => "bfloat16",
+        };
         format!(
-            "{} on OpenVINO {} (CPU, {})",
-            self.meta.name,
-            self.version,
-            if self.bf16 { "bfloat16" } else { "float32" }
+            "{} on OpenVINO {} (CPU, {arithmetic})",
+            self.meta.name, self.version
         )
     }
 }
