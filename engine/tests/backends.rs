@@ -110,7 +110,12 @@ fn auto_fast_picks_openvino_bf16_or_float32_and_says_why() {
     let bf16 = nninteractive_engine::backend::openvino::cpu_has_bf16().unwrap();
     assert!(d.contains("OpenVINO"), "{d}");
     if bf16 {
-        assert!(d.contains("bfloat16") && !d.contains("float32"), "{d}");
+        // The model's bfloat16 variant (models/blob-grow-p32.bf16.onnx) runs.
+        assert!(
+            d.contains("bfloat16, the full-resolution stages float32")
+                && !d.contains("runs float32"),
+            "{d}"
+        );
     } else {
         assert!(
             d.contains("no native bfloat16") && d.contains("float32"),
@@ -119,4 +124,34 @@ fn auto_fast_picks_openvino_bf16_or_float32_and_says_why() {
     }
     let exact = session(BackendChoice::Auto, Precision::Exact);
     assert!(exact.describe_network().contains("ONNX Runtime"));
+}
+
+#[test]
+fn fast_without_the_bfloat16_variant_runs_float32_and_says_why() {
+    let dir = std::env::temp_dir().join(format!("nni-no-bf16-variant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let alone = dir.join("blob-grow-p32.onnx");
+    std::fs::copy(model(), &alone).unwrap();
+    let opts = NetworkOptions {
+        device: Device::Cpu,
+        precision: Precision::Fast,
+        backend: BackendChoice::Auto,
+        num_threads: 1,
+        warm_up: false,
+    };
+    let s = nninteractive_engine::open_session_with(&alone, &opts).expect("session");
+    let d = s.describe_network();
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let bf16 = nninteractive_engine::backend::openvino::cpu_has_bf16().unwrap();
+    assert!(
+        d.contains("OpenVINO") && d.contains("(CPU, float32)"),
+        "{d}"
+    );
+    let why = if bf16 {
+        "no bfloat16 variant"
+    } else {
+        "no native bfloat16"
+    };
+    assert!(d.contains(why), "{d}");
 }

@@ -41,9 +41,10 @@ The full-resolution decoder stage is rewritten when its tensors are large (``--l
 auto``, the default: 512 MiB and more, as in the released networks; ``on``, ``off``) so ONNX
 Runtime's peak memory drops by one full-resolution tensor: see ``tools/model/lean_decoder.py``.
 
-``--fp16`` then writes the float16 variant ``OUT.fp16.onnx`` beside it (tools/model/to_fp16.py:
-float16 convolutions, float32 normalisations and I/O), which a CUDA session in FAST precision
-runs.
+The bfloat16 variant ``OUT.bf16.onnx`` is then written beside it (tools/model/to_bf16.py; what
+FAST runs on OpenVINO on a CPU with native bfloat16; ``--no-bf16`` skips it), and with ``--fp16``
+the float16 variant ``OUT.fp16.onnx`` (tools/model/to_fp16.py: float16 convolutions, float32
+normalisations and I/O), which a CUDA session in FAST precision runs.
 """
 
 import argparse
@@ -584,6 +585,9 @@ def main(argv=None):
                     help="rewrite the full-resolution decoder stage so ONNX Runtime's peak memory drops by one "
                          "full-resolution tensor (tools/model/lean_decoder.py): auto (default) when that tensor is "
                          ">= 512 MiB (the released networks), on, or off"),
+    ap.add_argument("--no-bf16", action="store_true",
+                    help="do not write OUT's bfloat16 variant beside it (OUT.bf16.onnx, tools/model/to_bf16.py): what "
+                         "FAST runs on OpenVINO on CPUs with native bfloat16 (without it FAST runs float32 there)")
     ap.add_argument("--fp16", action="store_true",
                     help="also write OUT's float16 variant beside it (OUT.fp16.onnx, tools/model/to_fp16.py): what a "
                          "CUDA session runs in FAST precision")
@@ -630,6 +634,9 @@ def main(argv=None):
                              + [f"lean={args.lean_decoder}"])
     if rc == 1:
         print(f"convert_model: ONNX Runtime output differs from torch by >= {L2_LIMIT}", file=sys.stderr)
+    if rc == 0 and not args.no_bf16:
+        rc = subprocess.call([onnx_python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "to_bf16.py"),
+                              out, "--check-threads", str(args.threads)])
     if rc == 0 and args.fp16:
         rc = subprocess.call([onnx_python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "to_fp16.py"),
                               out, "--check-threads", str(args.threads)])

@@ -115,7 +115,9 @@ def convert_models(cases_root, cache_root, ref_python, threads, force):
                "--name", name, "--threads", str(threads),
                # The full-resolution decoder rewrite is applied by default only to large networks; here
                # on every model, so the cases check that it keeps the reference's masks.
-               "--lean-decoder", "on"]
+               "--lean-decoder", "on",
+               # The bfloat16 variant is made beside the cached model by bfloat16_variants.
+               "--no-bf16"]
         print(f"model {name}: converting with {' '.join(os.path.relpath(c, REPO) if c.startswith(REPO) else c for c in cmd)}")
         sys.stdout.flush()
         t0 = time.time()
