@@ -115,8 +115,8 @@ pub struct ModelMetadata {
 /// What a bfloat16 variant of a model is (`tools/model/to_bf16.py`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bfloat16Graph {
-    /// For OpenVINO in bfloat16: native instance norms, the full-resolution stages as transposed
-    /// convolutions (OpenVINO keeps that graph tail in float32).
+    /// For OpenVINO in bfloat16: native instance norms, the full-resolution decoder stage and head
+    /// as transposed convolutions (OpenVINO keeps that graph tail in float32).
     Plan,
     /// The plan with OpenVINO's bfloat16 rounding written as casts, for ONNX Runtime on any CPU.
     Emulated,

@@ -112,7 +112,7 @@ fn auto_fast_picks_openvino_bf16_or_float32_and_says_why() {
     if bf16 {
         // The model's bfloat16 variant (models/blob-grow-p32.bf16.onnx) runs.
         assert!(
-            d.contains("bfloat16, the full-resolution stages float32")
+            d.contains("bfloat16, the full-resolution decoder float32")
                 && !d.contains("runs float32"),
             "{d}"
         );

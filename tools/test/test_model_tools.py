@@ -110,35 +110,37 @@ class Bfloat16VariantTest(unittest.TestCase):
             onnx.ModelProto.FromString(self.converted.SerializeToString()))
         onnx.checker.check_model(self.variant, full_check=True)
 
-    def test_the_variant_computes_the_same_with_the_full_resolution_in_the_tail(self):
-        """Native instance norms again; every full-resolution convolution a ConvTranspose (the
-        graph tail OpenVINO keeps in float32), the strided one below it untouched."""
+    def test_the_variant_computes_the_same_with_the_full_resolution_decoder_in_the_tail(self):
+        """Native instance norms again; every full-resolution decoder convolution a ConvTranspose
+        (the graph tail OpenVINO keeps in float32); the encoder's convolutions untouched."""
         self.assertEqual(self.meta["weights"], "bfloat16-plan")
-        self.assertEqual((self.norms, self.transposed), (1, 3))
+        self.assertEqual((self.norms, self.transposed), (1, 2))
         ops = [n.op_type for n in self.variant.graph.node]
         self.assertEqual(ops.count("InstanceNormalization"), 1)
         self.assertFalse(any("/nni/" in n.name for n in self.variant.graph.node))
-        self.assertEqual([n.output[0] for n in self.variant.graph.node if n.op_type == "Conv"], ["down"])
+        self.assertEqual([n.output[0] for n in self.variant.graph.node if n.op_type == "Conv"], ["enc", "down"])
         a, b = run(self.converted, self.x), run(self.variant, self.x)
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * float(np.abs(a).max()))
         tail = to_bf16.float32_tail(self.variant.graph)
-        # The walk passes the ConvTranspose to the activation below it and stops at its Conv.
-        for name in ("logits", "norm", "dec", "up", "enc", "skip", "low"):
+        # The walk passes the ConvTranspose to the activation below it and stops at the Convs.
+        for name in ("logits", "norm", "dec", "up", "skip", "low"):
             self.assertIn(name, tail)
-        self.assertNotIn("down", tail)
+        for name in ("enc", "down"):
+            self.assertNotIn(name, tail)
 
     def test_the_emulation_rounds_outside_the_tail_only(self):
-        """The strided convolution's weights, input and output are bfloat16 values; the tail's
+        """The encoder's convolutions' weights, inputs and outputs are bfloat16 values; the tail's
         weights are not rounded; the logits move a little, not the mask."""
         emu, rounded, tail = to_bf16.emulate(onnx.ModelProto.FromString(self.variant.SerializeToString()))
         onnx.checker.check_model(emu, full_check=True)
         inits = {i.name: numpy_helper.to_array(i) for i in emu.graph.initializer}
-        down = next(n for n in emu.graph.node if n.op_type == "Conv")
         low_bits = lambda a: np.asarray(a, np.float32).view(np.uint32) & 0xFFFF  # noqa: E731
-        self.assertFalse(low_bits(inits[down.input[1]]).any())
+        for conv in (n for n in emu.graph.node if n.op_type == "Conv"):
+            self.assertFalse(low_bits(inits[conv.input[1]]).any(), conv.output[0])
         seg = next(n for n in emu.graph.node if n.output[0] == "logits")
         self.assertTrue(low_bits(inits[seg.input[1]]).any())
-        self.assertTrue(any(n.op_type == "Cast" and n.input[0] == "skip" for n in emu.graph.node))
+        # The input is rounded where the encoder reads it; the tail reads it exactly.
+        self.assertTrue(any(n.op_type == "Cast" and n.input[0] == "input" for n in emu.graph.node))
         a, b = run(self.variant, self.x), run(emu, self.x)
         self.assertFalse(np.array_equal(a, b))
         self.assertGreater(np.mean(a.argmax(1) == b.argmax(1)), 0.98)

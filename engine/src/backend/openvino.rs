@@ -292,7 +292,7 @@ impl Network for OpenVinoNetwork {
         let arithmetic = match (self.bf16, self.meta.bfloat16_graph) {
             (false, _) => "float32",
             (true, Some(crate::metadata::Bfloat16Graph::Plan)) => {
-                "bfloat16, the full-resolution stages float32"
+                "bfloat16, the full-resolution decoder float32"
             }
             (true, _) => "bfloat16",
         };
