@@ -53,6 +53,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from to_fp16 import cpu_session_options, random_input  # noqa: E402
+
 
 META_KEY = "nninteractive.meta"
 MIN_AGREEMENT = 0.999
@@ -286,14 +289,8 @@ def check(fp32_bytes, variant_bytes, meta, threads, seed=0):
     import onnxruntime as ort
     import openvino as ov
 
-    c = meta["num_image_channels"] + meta["num_interaction_channels"]
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((1, c, *meta["patch_size"]), dtype=np.float32)
-    # Prompt channels are sparse and in [0, 1]: give them that character.
-    x[:, meta["num_image_channels"]:] = (rng.random(x[:, meta["num_image_channels"]:].shape) > 0.97).astype(np.float32)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.enable_cpu_mem_arena = False
+    x = random_input(meta, seed)
+    so = cpu_session_options(threads)
     sess = ort.InferenceSession(fp32_bytes, sess_options=so, providers=["CPUExecutionProvider"])
     a = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     del sess

@@ -122,19 +122,36 @@ def convert(model):
     return model, meta, count
 
 
-def check(fp32_bytes, fp16_bytes, meta, threads, seed=0):
-    """Run both models on one random input (ONNX Runtime, CPU); (relative L2, argmax agreement)."""
+def random_input(meta, seed=0):
+    """One random network input of the model's shape: a normal image channel, sparse 0/1 prompt
+    channels."""
     import numpy as np
-    import onnxruntime as ort
 
     c = meta["num_image_channels"] + meta["num_interaction_channels"]
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((1, c, *meta["patch_size"]), dtype=np.float32)
     # Prompt channels are sparse and in [0, 1]: give them that character.
     x[:, meta["num_image_channels"]:] = (rng.random(x[:, meta["num_image_channels"]:].shape) > 0.97).astype(np.float32)
+    return x
+
+
+def cpu_session_options(threads):
+    """ONNX Runtime options of the checks: `threads` threads, no arena (peak memory as used)."""
+    import onnxruntime as ort
+
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.enable_cpu_mem_arena = False
+    return so
+
+
+def check(fp32_bytes, fp16_bytes, meta, threads, seed=0):
+    """Run both models on one random input (ONNX Runtime, CPU); (relative L2, argmax agreement)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    x = random_input(meta, seed)
+    so = cpu_session_options(threads)
     outputs = []
     for data in (fp32_bytes, fp16_bytes):
         sess = ort.InferenceSession(data, sess_options=so, providers=["CPUExecutionProvider"])
