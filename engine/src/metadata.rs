@@ -62,6 +62,7 @@ struct RawMeta {
     input_name: Option<String>,
     output_name: Option<String>,
     weights: Option<String>,
+    source_sha256: Option<String>,
 }
 
 /// Resolved model metadata: everything the engine needs besides the network itself.
@@ -110,6 +111,10 @@ pub struct ModelMetadata {
     /// "bfloat16-plan"` or `"bfloat16-emulated"`): float32 weights, arranged for OpenVINO's
     /// bfloat16 mode or with that mode's rounding made explicit for ONNX Runtime.
     pub bfloat16_graph: Option<Bfloat16Graph>,
+    /// For a variant (float16 or bfloat16): the SHA-256 of the model file it was made from
+    /// (`"source_sha256"`, written by `tools/model/to_fp16.py` and `to_bf16.py`), so that a
+    /// variant left beside a model converted again is refused instead of run.
+    pub source_sha256: Option<String>,
 }
 
 /// What a bfloat16 variant of a model is (`tools/model/to_bf16.py`).
@@ -322,6 +327,7 @@ impl ModelMetadata {
             output_name: raw.output_name.unwrap_or_else(|| "logits".into()),
             float16_weights,
             bfloat16_graph,
+            source_sha256: raw.source_sha256,
         })
     }
 

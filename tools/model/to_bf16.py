@@ -40,7 +40,8 @@ command judge FAST's fidelity as it is on bfloat16 CPUs on every machine (the ac
 differs from OpenVINO's, so the emulation is statistically, not bitwise, the same).
 
 The metadata (``nninteractive.meta``) gains ``"weights": "bfloat16-plan"`` (or
-``"bfloat16-emulated"``), which ``nni_session_describe`` names. Unless ``--no-check``, ONNX Runtime
+``"bfloat16-emulated"``), which ``nni_session_describe`` names, and ``"source_sha256"``, the
+model file's hash: the engine refuses a variant made from another file than the model beside it. Unless ``--no-check``, ONNX Runtime
 runs the model and OpenVINO the variant, both in float32, on one random input; the variant is
 written only when the argmax agrees on at least 99.9% of the voxels (the two compute the same
 function). The emulation is for the test networks: ONNX Runtime's ConvTranspose unfolds its input,
@@ -69,13 +70,15 @@ def bf16_path(path, suffix=".bf16"):
     return stem + suffix + (ext or ".onnx")
 
 
-def _set_weights_meta(model, value):
+def _set_weights_meta(model, value, source_sha256):
     for entry in model.metadata_props:
         if entry.key == META_KEY:
             meta = json.loads(entry.value)
             if meta.get("weights", "float32") != "float32":
                 raise SystemExit(f"to_bf16: the model's weights are {meta['weights']!r}; give it a float32 model")
             meta["weights"] = value
+            # The engine refuses a variant made from another file than the model beside it.
+            meta["source_sha256"] = source_sha256
             entry.value = json.dumps(meta, sort_keys=True, separators=(",", ":"))
             return meta
     raise SystemExit(f"to_bf16: the model has no {META_KEY} metadata; convert it with convert_model.py first")
@@ -186,10 +189,11 @@ def fullres_as_transposed(model, patch_size):
     return count
 
 
-def convert(model):
-    """The OpenVINO bfloat16 variant of `model` (changed in place). Returns (model, metadata,
-    instance norms restored, convolutions made transposed)."""
-    meta = _set_weights_meta(model, "bfloat16-plan")
+def convert(model, source_sha256):
+    """The OpenVINO bfloat16 variant of `model` (changed in place; `source_sha256` is the hash of
+    the model file's bytes). Returns (model, metadata, instance norms restored, convolutions made
+    transposed)."""
+    meta = _set_weights_meta(model, "bfloat16-plan", source_sha256)
     norms = native_instance_norms(model)
     transposed = fullres_as_transposed(model, meta["patch_size"])
     return model, meta, norms, transposed
@@ -326,7 +330,7 @@ def main(argv=None):
     out_path = args.out or bf16_path(args.model)
     with open(args.model, "rb") as f:
         fp32_bytes = f.read()
-    model, meta, norms, transposed = convert(onnx.load_from_string(fp32_bytes))
+    model, meta, norms, transposed = convert(onnx.load_from_string(fp32_bytes), hashlib.sha256(fp32_bytes).hexdigest())
     onnx.checker.check_model(model, full_check=True)
     data = model.SerializeToString(deterministic=True)
     print(f"{norms} instance norms restored, {transposed} full-resolution decoder convolutions as ConvTranspose "

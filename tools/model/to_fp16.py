@@ -17,8 +17,9 @@ The conversion:
     nonlinearities, skips and concatenations. This is what torch autocast does on CUDA for the
     reference: convolutions in float16, normalisations in float32.
 
-The metadata (``nninteractive.meta``) gains ``"weights": "float16"``, and ``nni_session_describe``
-names it. Unless ``--no-check``, ONNX Runtime (CPU; it runs float16 convolutions in float32
+The metadata (``nninteractive.meta``) gains ``"weights": "float16"``, which ``nni_session_describe``
+names, and ``"source_sha256"``, the model file's hash: the engine refuses a variant made from another
+file than the model beside it. Unless ``--no-check``, ONNX Runtime (CPU; it runs float16 convolutions in float32
 between casts) runs both models on one random input and prints the relative L2 of the logits and
 the argmax voxels that differ; the file is written only when the argmax agrees on at least 99% of
 the voxels.
@@ -41,7 +42,7 @@ def fp16_path(path):
     return stem + ".fp16" + (ext or ".onnx")
 
 
-def convert(model):
+def convert(model, source_sha256=None):
     """The float16 variant of `model` (an onnx.ModelProto, changed in place): every Conv and
     ConvTranspose gets float16 weights and bias and runs in float16 between two casts (its input
     down, its output up); everything else, the normalisations among it, stays float32. Returns
@@ -116,6 +117,9 @@ def convert(model):
         if entry.key == META_KEY:
             meta = json.loads(entry.value)
             meta["weights"] = "float16"
+            if source_sha256 is not None:
+                # The engine refuses a variant made from another file than the model beside it.
+                meta["source_sha256"] = source_sha256
             entry.value = json.dumps(meta, sort_keys=True, separators=(",", ":"))
     if meta is None:
         raise SystemExit(f"to_fp16: the model has no {META_KEY} metadata; convert it with convert_model.py first")
@@ -182,7 +186,7 @@ def main(argv=None):
     if any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer):
         print(f"to_fp16: {args.model} already holds float16 weights", file=sys.stderr)
         return 2
-    fp16, meta, count = convert(model)
+    fp16, meta, count = convert(model, hashlib.sha256(fp32_bytes).hexdigest())
     fp16 = onnx.shape_inference.infer_shapes(fp16, strict_mode=True)
     onnx.checker.check_model(fp16, full_check=True)
     data = fp16.SerializeToString(deterministic=True)

@@ -107,13 +107,14 @@ class Bfloat16VariantTest(unittest.TestCase):
         del converted.graph.value_info[:]
         self.converted = onnx.shape_inference.infer_shapes(converted, strict_mode=True)
         self.variant, self.meta, self.norms, self.transposed = to_bf16.convert(
-            onnx.ModelProto.FromString(self.converted.SerializeToString()))
+            onnx.ModelProto.FromString(self.converted.SerializeToString()), "ab" * 32)
         onnx.checker.check_model(self.variant, full_check=True)
 
     def test_the_variant_computes_the_same_with_the_full_resolution_decoder_in_the_tail(self):
         """Native instance norms again; every full-resolution decoder convolution a ConvTranspose
         (the graph tail OpenVINO keeps in float32); the encoder's convolutions untouched."""
         self.assertEqual(self.meta["weights"], "bfloat16-plan")
+        self.assertEqual(self.meta["source_sha256"], "ab" * 32)
         self.assertEqual((self.norms, self.transposed), (1, 2))
         ops = [n.op_type for n in self.variant.graph.node]
         self.assertEqual(ops.count("InstanceNormalization"), 1)

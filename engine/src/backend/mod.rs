@@ -181,8 +181,9 @@ fn openvino_fast(
     Ok(Box::new(net))
 }
 
-/// The metadata of `variant`, checked: `is_kind` holds for it (`kind` says what in messages) and
-/// it has `meta`'s network contract (`tool` names what makes the variant).
+/// The metadata of `variant`, checked: `is_kind` holds for it (`kind` says what in messages), it
+/// has `meta`'s network contract and it was made from the model file `meta` hashes (`tool` names
+/// what makes the variant).
 fn checked_variant(
     meta: &ModelMetadata,
     variant: &ModelVariant<'_>,
@@ -203,7 +204,19 @@ fn checked_variant(
             variant.label, meta.name
         )));
     }
-    Ok(vmeta)
+    // Same contract but other weights (the model converted again, the variant left beside it):
+    // only the model file's hash tells.
+    match vmeta.source_sha256.as_deref() {
+        Some(source) if source == meta.sha256 => Ok(vmeta),
+        Some(source) => Err(Error::Model(format!(
+            "{} was made from another model file (sha256 {source}), not {} (sha256 {}); make it again with tools/model/{tool}",
+            variant.label, meta.name, meta.sha256
+        ))),
+        None => Err(Error::Model(format!(
+            "{} does not say which model file it was made from (no source_sha256: an older tools/model/{tool}); make it again",
+            variant.label
+        ))),
+    }
 }
 
 /// A variant of a model held in memory: the float16 one (`NAME.fp16.onnx` beside `NAME.onnx`)
@@ -533,6 +546,21 @@ mod tests {
             err.to_string().contains("does not say bfloat16-plan"),
             "{err}"
         );
+        // The real one is accepted for its own model only.
+        let bf16 = model_bytes("blob-grow-p32.bf16.onnx");
+        let real = ModelVariant {
+            bytes: &bf16,
+            label: "net.bf16.onnx",
+        };
+        let mut own = meta.clone();
+        own.sha256 = crate::session::log::sha256_hex(&fp32);
+        checked_variant(&own, &real, "to_bf16.py", "bfloat16-plan", is_plan).expect("accepted");
+        let err = checked_variant(&meta, &real, "to_bf16.py", "bfloat16-plan", is_plan)
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("was made from another model file"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -541,7 +569,8 @@ mod tests {
             return;
         };
         let fp16 = model_bytes("blob-grow-p32.fp16.onnx");
-        let meta = ModelMetadata::from_onnx(&fp32, "fp32").unwrap();
+        let mut meta = ModelMetadata::from_onnx(&fp32, "fp32").unwrap();
+        meta.sha256 = crate::session::log::sha256_hex(&fp32);
         assert!(!meta.float16_weights);
         let variant = |bytes| ModelVariant {
             bytes,
@@ -565,6 +594,16 @@ mod tests {
             .err()
             .expect("refused");
         assert!(err.to_string().contains("does not belong to"), "{err}");
+        // Same contract, another model file (converted again, the variant left beside it).
+        let mut reconverted = meta.clone();
+        reconverted.sha256 = "0".repeat(64);
+        let err = open_float16_variant(&reconverted, &variant(&fp16), &cpu(), 1)
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("was made from another model file"),
+            "{err}"
+        );
     }
 
     #[test]
