@@ -94,6 +94,13 @@ class Server:
         for line in self.proc.stderr:
             self.log.append(line)
 
+    def print_log_tail(self, lines=20):
+        """The server's last log lines and whether it still runs, after a failed check."""
+        state = "running" if self.proc.poll() is None else f"exited with {self.proc.returncode}"
+        print(f"    nni serve ({state}), its last {lines} log lines:")
+        for line in self.log[-lines:]:
+            print("    | " + line.rstrip())
+
     def rss_mb(self):
         return psutil.Process(self.proc.pid).memory_info().rss / 2**20
 
@@ -204,6 +211,7 @@ def section_conformance(nni, roots, ref_python):
                         remote = replay_remote(server.url, case_dir)
                     except Exception as e:  # noqa: BLE001 - reported as a failed check
                         check(f"conformance {name}: replay through the client", False, repr(e))
+                        server.print_log_tail()
                         continue
                     local = replay_c_abi(onnx, case_dir)
                     alone[case_dir] = (onnx, remote)
