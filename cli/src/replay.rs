@@ -57,14 +57,13 @@ pub fn run(args: ReplayArgs, default_model: &[u8]) -> Result<(), String> {
             nninteractive_engine::open_session_with(m, &options),
             m.display().to_string(),
         ),
-        None => (
-            nninteractive_engine::open_session_from_bytes(
-                default_model,
-                "the embedded default model",
-                &options,
-            ),
-            "the embedded default model".to_string(),
-        ),
+        None => {
+            let label = "the embedded default model";
+            (
+                nninteractive_engine::open_session_from_bytes(default_model, label, &options),
+                label.to_string(),
+            )
+        }
     };
     let mut session: Session = session.map_err(|e| e.to_string())?;
     let model_sha = &session.metadata().sha256;

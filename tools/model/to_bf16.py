@@ -55,7 +55,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from to_fp16 import cpu_session_options, random_input  # noqa: E402
+from to_fp16 import cpu_session_options, random_input, write_atomically  # noqa: E402
 
 
 META_KEY = "nninteractive.meta"
@@ -308,14 +308,6 @@ def check(fp32_bytes, variant_bytes, meta, threads, seed=0):
     return rel, agree
 
 
-def _write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    print(f"wrote {path} (sha256 {hashlib.sha256(data).hexdigest()})")
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="a model converted by convert_model.py (float32)")
@@ -342,13 +334,13 @@ def main(argv=None):
         if agree < MIN_AGREEMENT:
             print(f"to_bf16: argmax agreement {agree:.5f} < {MIN_AGREEMENT}; not written", file=sys.stderr)
             return 1
-    _write(out_path, data)
+    write_atomically(out_path, data)
     if args.emulate:
         emu, rounded_nodes, tail_nodes = emulate(model)
         onnx.checker.check_model(emu, full_check=True)
         emu_data = emu.SerializeToString(deterministic=True)
         print(f"emulation: {rounded_nodes} nodes in bfloat16, {tail_nodes} in the float32 tail")
-        _write(args.emulate, emu_data)
+        write_atomically(args.emulate, emu_data)
     return 0
 
 

@@ -169,6 +169,15 @@ def check(fp32_bytes, fp16_bytes, meta, threads, seed=0):
     return rel, agree
 
 
+def write_atomically(path, data):
+    """Write `data` to `path` through a temporary file beside it (never half a model), and say so."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    print(f"wrote {path} (sha256 {hashlib.sha256(data).hexdigest()})")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="a model converted by convert_model.py (float32)")
@@ -198,11 +207,7 @@ def main(argv=None):
         if agree < MIN_AGREEMENT:
             print(f"to_fp16: argmax agreement {agree:.4f} < {MIN_AGREEMENT}; not written", file=sys.stderr)
             return 1
-    tmp = out_path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, out_path)
-    print(f"wrote {out_path} (sha256 {hashlib.sha256(data).hexdigest()})")
+    write_atomically(out_path, data)
     return 0
 
 

@@ -137,55 +137,46 @@ def convert_models(cases_root, cache_root, ref_python, threads, force):
     return out
 
 
-def float16_variants(models, threads):
-    """Make (or reuse) model.fp16.onnx beside each converted model; returns the same mapping to
-    the float16 files. Reused while the float32 model and the converter are unchanged."""
+def tool_outputs(models, threads, tool_name, suffixes, arguments):
+    """Run tools/model/TOOL_NAME on each converted model, writing MODEL_STEM + each of `suffixes`
+    beside it (`arguments(paths)` gives the tool's arguments after the model); reused while the
+    float32 model and the tool are unchanged. Returns {folder: [the output paths]}."""
     out = {}
-    tool = os.path.join(REPO, "tools", "model", "to_fp16.py")
+    tool = os.path.join(REPO, "tools", "model", tool_name)
     for folder, onnx_path in models.items():
-        fp16 = os.path.splitext(onnx_path)[0] + ".fp16.onnx"
-        key_path = fp16 + ".key"
+        stem = os.path.splitext(onnx_path)[0]
+        paths = [stem + suffix for suffix in suffixes]
+        key_path = paths[0] + ".key"
         key = sha256_file(onnx_path) + " " + sha256_file(tool)
-        if os.path.isfile(fp16) and os.path.isfile(key_path) and open(key_path).read() == key:
-            print(f"model {os.path.basename(folder)}: reusing {os.path.relpath(fp16, REPO)}")
+        if all(os.path.isfile(p) for p in paths + [key_path]) and open(key_path).read() == key:
+            print(f"model {os.path.basename(folder)}: reusing {', '.join(os.path.relpath(p, REPO) for p in paths)}")
         else:
-            cmd = [sys.executable, tool, onnx_path, fp16, "--check-threads", str(threads)]
+            cmd = [sys.executable, tool, onnx_path, *arguments(paths), "--check-threads", str(threads)]
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             sys.stdout.write(proc.stdout)
             if proc.returncode != 0:
-                print(f"conformance: to_fp16.py failed on {onnx_path} (exit {proc.returncode})", file=sys.stderr)
+                print(f"conformance: {tool_name} failed on {onnx_path} (exit {proc.returncode})", file=sys.stderr)
                 raise SystemExit(2)
             with open(key_path, "w") as f:
                 f.write(key)
-        out[folder] = fp16
+        out[folder] = paths
     return out
+
+
+def float16_variants(models, threads):
+    """Make (or reuse) model.fp16.onnx beside each converted model (tools/model/to_fp16.py);
+    returns the same mapping to the float16 files."""
+    made = tool_outputs(models, threads, "to_fp16.py", [".fp16.onnx"], lambda paths: paths)
+    return {folder: paths[0] for folder, paths in made.items()}
 
 
 def bfloat16_variants(models, threads):
     """Make (or reuse) model.bf16.onnx (what FAST runs on OpenVINO on a CPU with native bfloat16)
     and model.bf16emu.onnx (its rounding emulated for ONNX Runtime) beside each converted model,
-    with tools/model/to_bf16.py; returns {folder: emulation path}. Reused while the float32
-    model and the tool are unchanged."""
-    out = {}
-    tool = os.path.join(REPO, "tools", "model", "to_bf16.py")
-    for folder, onnx_path in models.items():
-        stem = os.path.splitext(onnx_path)[0]
-        plan, emu = stem + ".bf16.onnx", stem + ".bf16emu.onnx"
-        key_path = plan + ".key"
-        key = sha256_file(onnx_path) + " " + sha256_file(tool)
-        if all(os.path.isfile(p) for p in (plan, emu, key_path)) and open(key_path).read() == key:
-            print(f"model {os.path.basename(folder)}: reusing {os.path.relpath(plan, REPO)} and its emulation")
-        else:
-            cmd = [sys.executable, tool, onnx_path, plan, "--emulate", emu, "--check-threads", str(threads)]
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            sys.stdout.write(proc.stdout)
-            if proc.returncode != 0:
-                print(f"conformance: to_bf16.py failed on {onnx_path} (exit {proc.returncode})", file=sys.stderr)
-                raise SystemExit(2)
-            with open(key_path, "w") as f:
-                f.write(key)
-        out[folder] = emu
-    return out
+    with tools/model/to_bf16.py; returns {folder: emulation path}."""
+    made = tool_outputs(models, threads, "to_bf16.py", [".bf16.onnx", ".bf16emu.onnx"],
+                        lambda paths: [paths[0], "--emulate", paths[1]])
+    return {folder: paths[1] for folder, paths in made.items()}
 
 
 def compare(got, want):

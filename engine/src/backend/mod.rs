@@ -160,25 +160,23 @@ fn openvino_fast(
     threads: usize,
     bfloat16: Option<&ModelVariant<'_>>,
 ) -> Result<Box<dyn Network>> {
-    if !openvino::cpu_has_bf16()? {
-        let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), false, threads)?;
-        let note =
-            "fast precision asked: this CPU has no native bfloat16, so OpenVINO runs float32";
-        return Ok(noted(Box::new(net), Some(note.to_string())));
-    }
-    let Some(variant) = bfloat16 else {
-        let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), false, threads)?;
-        let note = format!(
+    let why_float32 = if !openvino::cpu_has_bf16()? {
+        "fast precision asked: this CPU has no native bfloat16, so OpenVINO runs float32"
+            .to_string()
+    } else if let Some(variant) = bfloat16 {
+        let vmeta = checked_variant(meta, variant, "to_bf16.py", "bfloat16-plan", |m| {
+            m.bfloat16_graph == Some(crate::metadata::Bfloat16Graph::Plan)
+        })?;
+        let net = OpenVinoNetwork::from_bytes(variant.bytes, variant.label, vmeta, true, threads)?;
+        return Ok(Box::new(net));
+    } else {
+        format!(
             "fast precision asked, OpenVINO runs float32: no bfloat16 variant {} beside the model (tools/model/to_bf16.py makes it; bfloat16 on the plain graph misses the fidelity target)",
             bfloat16_variant_path(std::path::Path::new(label)).display()
-        );
-        return Ok(noted(Box::new(net), Some(note)));
+        )
     };
-    let vmeta = checked_variant(meta, variant, "to_bf16.py", "bfloat16-plan", |m| {
-        m.bfloat16_graph == Some(crate::metadata::Bfloat16Graph::Plan)
-    })?;
-    let net = OpenVinoNetwork::from_bytes(variant.bytes, variant.label, vmeta, true, threads)?;
-    Ok(Box::new(net))
+    let net = OpenVinoNetwork::from_bytes(bytes, label, meta.clone(), false, threads)?;
+    Ok(noted(Box::new(net), Some(why_float32)))
 }
 
 /// The metadata of `variant`, checked: `is_kind` holds for it (`kind` says what in messages), it
@@ -231,21 +229,22 @@ pub struct ModelVariant<'a> {
 /// Where the float16 variant of the model file at `path` is looked for: `NAME.fp16.onnx` beside
 /// `NAME.onnx` (what `tools/model/to_fp16.py` writes).
 pub fn float16_variant_path(path: &std::path::Path) -> std::path::PathBuf {
+    variant_path(path, "fp16")
+}
+
+/// `NAME.KIND.onnx` beside the model file `NAME.onnx` at `path`.
+fn variant_path(path: &std::path::Path, kind: &str) -> std::path::PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!("{stem}.fp16.onnx"))
+    path.with_file_name(format!("{stem}.{kind}.onnx"))
 }
 
 /// Where the bfloat16 variant of the model file at `path` is looked for: `NAME.bf16.onnx` beside
 /// `NAME.onnx` (what `tools/model/to_bf16.py` writes).
 pub fn bfloat16_variant_path(path: &std::path::Path) -> std::path::PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!("{stem}.bf16.onnx"))
+    variant_path(path, "bf16")
 }
 
 /// Whether `opts` would run on OpenVINO in `Fast` precision on the CPU: then the bfloat16

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use openvino::{
     CompiledModel, Core, DeviceType, ElementType, InferRequest, InferenceError, InferenceErrorKind,
@@ -89,17 +89,20 @@ fn runtime(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("OpenVINO: {e}"))
 }
 
-/// Whether this CPU runs bfloat16 natively in OpenVINO (its `OPTIMIZATION_CAPABILITIES`).
+/// Whether this CPU runs bfloat16 natively in OpenVINO (its `OPTIMIZATION_CAPABILITIES`). Asked
+/// of OpenVINO once per process (a session's opening asks it to choose the file it compiles, and
+/// again to choose the precision); a failed query is not remembered.
 pub fn cpu_has_bf16() -> Result<bool> {
+    static HAS_BF16: OnceLock<bool> = OnceLock::new();
+    if let Some(has) = HAS_BF16.get() {
+        return Ok(*has);
+    }
     init_openvino(None)?;
-    core_has_bf16(&Core::new().map_err(runtime)?)
-}
-
-fn core_has_bf16(core: &Core) -> Result<bool> {
-    let caps = core
+    let caps = Core::new()
+        .map_err(runtime)?
         .get_property(&DeviceType::CPU, &PropertyKey::DeviceCapabilities)
         .map_err(runtime)?;
-    Ok(caps.split_whitespace().any(|c| c == "BF16"))
+    Ok(*HAS_BF16.get_or_init(|| caps.split_whitespace().any(|c| c == "BF16")))
 }
 
 /// An ONNX model compiled by OpenVINO for the CPU, with one inference request and its input tensor
@@ -134,7 +137,7 @@ impl OpenVinoNetwork {
     ) -> Result<Self> {
         init_openvino(None)?;
         let mut core = Core::new().map_err(runtime)?;
-        let bf16 = want_bf16 && core_has_bf16(&core)?;
+        let bf16 = want_bf16 && cpu_has_bf16()?;
         let precision = if bf16 { "bf16" } else { "f32" };
         let cpu = DeviceType::CPU;
         core.set_property(&cpu, &RwPropertyKey::HintInferencePrecision, precision)
