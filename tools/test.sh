@@ -29,7 +29,7 @@ describe() {
         tsan) echo "ThreadSanitizer (nightly, whole crate graph and std): the C ABI from two threads, cancel from another thread, the shared network" ;;
         python) echo "Python binding (unittest): calls, conventions, layout against the header; the model rewrites (lean_decoder.py, to_fp16.py) on a small U-Net" ;;
         adapters) echo "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)" ;;
-        slicer-sdk) echo "Slicer module logic against the Slicer 5.13 SDK and VTK 9.6.2 from PyPI (compile, link, load)" ;;
+        slicer-sdk) echo "Slicer module logic built against Slicer 5.13 and VTK 9.6.2 (PyPI wheels; VTK headers from Debian sid) and run on real MRML nodes: every prompt kind, Apply, Undo, Reset" ;;
         mitk) echo "MITK's own geometry readings (mitk-python) against mitk_module/test/data" ;;
         reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;

@@ -49,6 +49,16 @@ inline Mat3 matmul(const Mat3 &a, const Mat3 &b)
     return m;
 }
 
+/// A rotation about the axis `k` (any length) by `deg` degrees (Rodrigues), row-major.
+inline Mat3 rotation(Vec3 k, double deg)
+{
+    k = g::scale(k, 1.0 / g::norm(k));
+    const double t = deg * M_PI / 180.0, c = std::cos(t), s = std::sin(t);
+    return {c + k[0] * k[0] * (1 - c),        k[0] * k[1] * (1 - c) - k[2] * s, k[0] * k[2] * (1 - c) + k[1] * s,
+            k[1] * k[0] * (1 - c) + k[2] * s, c + k[1] * k[1] * (1 - c),        k[1] * k[2] * (1 - c) - k[0] * s,
+            k[2] * k[0] * (1 - c) - k[1] * s, k[2] * k[1] * (1 - c) + k[0] * s, c + k[2] * k[2] * (1 - c)};
+}
+
 /// Direction: R_x(10 deg) * R_z(30 deg) * diag(1, -1, 1) (a rotation and an axis flip; det -1).
 inline Mat3 test_direction()
 {

@@ -11,6 +11,7 @@
 #include <vtkMRMLTransformNode.h>
 #include <vtkOrientedImageData.h>
 #include <vtkOrientedImageDataResample.h>
+#include <vtkSegmentation.h>
 #include <vtkSlicerSegmentationsModuleLogic.h>
 
 // VTK
@@ -242,11 +243,28 @@ bool vtkSlicerNNInteractiveLogic::SetSegment(vtkMRMLSegmentationNode* segmentati
     this->Internal->Preview->GetImageToWorldMatrix(ijkToWorld);
     onGrid->SetImageToWorldMatrix(ijkToWorld);
 
-    vtkNew<vtkOrientedImageData> segment;
-    if (!vtkSlicerSegmentationsModuleLogic::GetSegmentBinaryLabelmapRepresentation(segmentationNode, segmentID, segment, true))
+    // This segment's voxels alone, in the segmentation's frame: segments may share one labelmap
+    // layer, each with its own label value (GetSegmentBinaryLabelmapRepresentation would copy the
+    // whole layer, other segments included).
+    if (!segmentationNode->GetSegmentation() || !segmentationNode->GetSegmentation()->GetSegment(segmentID))
     {
-      throw nni::Error(NNI_ERR_INVALID_ARGUMENT, std::string("SetSegment: no segment '") + segmentID + "' with a binary labelmap");
+      throw nni::Error(NNI_ERR_INVALID_ARGUMENT, std::string("SetSegment: the segmentation has no segment '") + segmentID + "'");
     }
+    vtkNew<vtkOrientedImageData> segment;
+    if (!segmentationNode->GetBinaryLabelmapRepresentation(segmentID, segment))
+    {
+      // A segmentation made of closed surfaces (a model, say) gets its labelmaps first, as
+      // Slicer's Segment Editor does.
+      if (!segmentationNode->CreateBinaryLabelmapRepresentation() ||
+          !segmentationNode->GetBinaryLabelmapRepresentation(segmentID, segment))
+      {
+        throw nni::Error(NNI_ERR_INVALID_ARGUMENT, std::string("SetSegment: segment '") + segmentID + "' has no binary labelmap");
+      }
+    }
+    vtkNew<vtkMatrix4x4> segmentIjkToSegmentation, segmentIjkToWorld;
+    segment->GetImageToWorldMatrix(segmentIjkToSegmentation);
+    vtkMatrix4x4::Multiply4x4(segmentationToWorld, segmentIjkToSegmentation, segmentIjkToWorld);
+    segment->SetImageToWorldMatrix(segmentIjkToWorld);
     bool empty = segment->GetPointData() == nullptr || segment->GetPointData()->GetScalars() == nullptr;
     if (!empty)
     {

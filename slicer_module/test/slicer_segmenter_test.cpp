@@ -31,16 +31,6 @@ double image_dice(vtkImageData *image, const std::vector<unsigned char> &truth)
     return dice(static_cast<const unsigned char *>(image->GetScalarPointer()), truth.data(), truth.size());
 }
 
-/// A rotation about the unit axis `k` by `deg` degrees (Rodrigues), row-major.
-nni::Mat3 rotation(nni::Vec3 k, double deg)
-{
-    k = g::scale(k, 1.0 / g::norm(k));
-    const double t = deg * M_PI / 180.0, c = std::cos(t), s = std::sin(t);
-    return {c + k[0] * k[0] * (1 - c),        k[0] * k[1] * (1 - c) - k[2] * s, k[0] * k[2] * (1 - c) + k[1] * s,
-            k[1] * k[0] * (1 - c) + k[2] * s, c + k[1] * k[1] * (1 - c),        k[1] * k[2] * (1 - c) - k[0] * s,
-            k[2] * k[0] * (1 - c) - k[1] * s, k[2] * k[1] * (1 - c) + k[0] * s, c + k[2] * k[2] * (1 - c)};
-}
-
 } // namespace
 
 int main()

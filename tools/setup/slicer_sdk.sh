@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# What the Slicer SDK build check (tools/test/slicer_sdk.sh) needs, all from PyPI:
-#  - .venv-slicer: CPython 3.11 with `slicer-core` (Slicer 5.13's MRML and module-logic shared
-#    libraries), `slicer-core-sdk` (their headers, ITK 5.4 and vtkAddon headers) and `vtk` 9.6.2
-#    (the VTK libraries they link against);
-#  - .deps/vtk-sdk-9.5.0: VTK headers. VTK 9.6's SDK is not on PyPI for Linux (only on VTK's own
-#    package registry); the newest VTK SDK on PyPI is vtk-sdk 9.5.0, a macOS wheel whose headers
-#    serve to compile against (not to run: see slicer_module/README.md).
+# What the Slicer SDK build and MRML test (tools/test/slicer_sdk.sh) need:
+#  - .venv-slicer (PyPI): CPython 3.11 with `slicer-core` (Slicer 5.13's MRML and module-logic
+#    shared libraries), `slicer-core-sdk` (their headers, ITK 5.4 and vtkAddon headers) and `vtk`
+#    9.6.2 (the VTK libraries they link against);
+#  - .deps/vtk-headers: VTK 9.6.2's headers. VTK's SDK for Linux is not on PyPI; Debian sid's
+#    libvtk9-dev 9.6.2 has them (unpacked, not installed, into the per-user cache). If sid has
+#    moved on, the newest vtk-sdk wheel on PyPI (9.5.0, macOS) gives headers to compile and link
+#    against, but not to run with (see slicer_module/README.md).
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SLICER_VERSION=5.13.31053.0
+VTK_VERSION=9.6.2
 VTK_SDK_VERSION=9.5.0
 PY=${NNI_PYTHON311:-python3}
 
@@ -21,6 +23,19 @@ if ! .venv-slicer/bin/python -c "import slicer_core, slicer_core_sdk, vtkmodules
     .venv-slicer/bin/pip install -q --disable-pip-version-check \
         "slicer-core==$SLICER_VERSION" "slicer-core-sdk==$SLICER_VERSION"
 fi
+# VTK 9.6.2's headers, ABI-exact for the wheels' VTK: Debian sid's libvtk9-dev, unpacked into the
+# per-user cache (tools/setup/debian_unpack.sh). .deps/vtk-headers points at them.
+if root=$(tools/setup/debian_unpack.sh sid vtk-9.6.2 "libvtk9-dev=$VTK_VERSION*" | tail -n 1) &&
+    [ -f "$root/usr/include/vtk-9.6/vtkVersionMacros.h" ]; then
+    mkdir -p .deps
+    ln -sfn "$root/usr/include/vtk-9.6" .deps/vtk-headers
+    echo "setup_slicer_sdk: ready (.venv-slicer, VTK $VTK_VERSION headers from Debian sid: .deps/vtk-headers)"
+    exit 0
+fi
+# Fallback when sid has moved past 9.6.2: VTK 9.5.0's headers (the newest vtk-sdk wheel on PyPI,
+# macOS only), enough to compile and link the logic but not ABI-exact for VTK 9.6, so the MRML
+# test does not run (slicer_module/test/sdk says SKIP and why).
+echo "setup_slicer_sdk: Debian sid has no libvtk9-dev $VTK_VERSION; falling back to VTK $VTK_SDK_VERSION headers (compile and link only)"
 HEADERS=.deps/vtk-sdk-$VTK_SDK_VERSION
 if [ ! -f "$HEADERS/include/vtk-9.5/vtkABINamespace.h" ]; then
     echo "setup_slicer_sdk: fetching VTK $VTK_SDK_VERSION headers (vtk-sdk wheel) into $HEADERS"
@@ -42,4 +57,5 @@ with zipfile.ZipFile(wheel) as z:
 PY
     rm -rf "$tmp"
 fi
-echo "setup_slicer_sdk: ready (.venv-slicer, $HEADERS)"
+ln -sfn "$PWD/$HEADERS/include/vtk-9.5" .deps/vtk-headers
+echo "setup_slicer_sdk: ready (.venv-slicer, VTK $VTK_SDK_VERSION headers: .deps/vtk-headers; the MRML test cannot run)"
