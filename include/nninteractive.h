@@ -310,6 +310,14 @@ int32_t nni_session_add_point(struct nni_session *s, const int64_t *ijk, int32_t
 // (also from this call's progress callback); cancellable.
 int32_t nni_session_add_box(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, int32_t positive, int32_t run_prediction);
 
+// Predict on the prompts queued with `run_prediction` = 0 (the reference's `_predict`), refining
+// the whole object when `force_full_refine` is nonzero. With nothing queued nothing runs and
+// `NNI_OK` is returned; `nni_session_get_changed_region` says what a prediction changed. The
+// prediction is one undoable step of its own.
+// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+// (also from this call's progress callback); cancellable.
+int32_t nni_session_predict(struct nni_session *s, int32_t force_full_refine);
+
 // Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from this call's progress callback); cancellable.
@@ -370,6 +378,16 @@ int32_t nni_session_set_image(struct nni_session *s, const struct nni_image_desc
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from a progress callback).
 int32_t nni_session_set_autozoom(struct nni_session *s, int32_t on);
+
+// The model's capabilities as one JSON object, the attributes the reference session states:
+// `supported_interactions` (prompt kind -> bool), `channel_mapping`, `num_interaction_channels`,
+// `supports_initial_label`, `supports_zero_shot_label_refinement`, `preferred_scribble_thickness`
+// (three numbers, per axis), `interaction_decay`, `patch_size`, `license`, `supports_undo` and
+// `model` (its name). Written into `buf` snprintf-style; returns the full length (0 for NULL
+// `s`).
+// Thread safety: Any thread, also while a prompt runs and from its progress callback; never
+// blocks.
+size_t nni_session_capabilities(struct nni_session *s, char *buf, size_t len);
 
 // Describe the session (model name, runtime, device, precision, and why a fallback happened)
 // into `buf`, snprintf-style; returns the full length (0 for NULL `s`).

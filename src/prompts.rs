@@ -19,6 +19,33 @@ fn check_inside(sess: &Session, a: [i64; 3]) -> Result<()> {
     Ok(())
 }
 
+/// Refuse, as the int64 the caller passed (in (i, j, k)), a box of no size
+/// (NNI_ERR_INVALID_ARGUMENT) and one that does not meet the image (NNI_ERR_OUT_OF_BOUNDS), before
+/// any coordinate goes through float64 (which rounds beyond 2^53).
+fn check_box(sess: &Session, min_ijk: &[i64; 3], max_ijk: &[i64; 3]) -> Result<()> {
+    let shape = sess.shape().ok_or(Error::NoImage)?;
+    let named = |v: &[i64; 3]| format!("({}, {}, {})", v[0], v[1], v[2]);
+    if (0..3).any(|d| max_ijk[d] <= min_ijk[d]) {
+        return Err(Error::InvalidArgument(format!(
+            "the box [{}, {}) has no size: every max must exceed its min",
+            named(min_ijk),
+            named(max_ijk)
+        )));
+    }
+    let dims = [shape[2], shape[1], shape[0]];
+    if (0..3).any(|d| max_ijk[d] <= 0 || min_ijk[d] >= dims[d] as i64) {
+        return Err(Error::OutOfBounds(format!(
+            "the box [{}, {}) does not meet the image ({} x {} x {})",
+            named(min_ijk),
+            named(max_ijk),
+            dims[0],
+            dims[1],
+            dims[2]
+        )));
+    }
+    Ok(())
+}
+
 /// Add a point prompt at voxel `ijk` (positive if `positive` != 0); predict if `run_prediction`.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from this call's progress callback); cancellable.
@@ -62,17 +89,31 @@ pub unsafe extern "C" fn nni_session_add_box(
                 read_ijk(max_ijk, "max_ijk")?,
             )
         };
-        // The engine refuses a box of no size (NNI_ERR_INVALID_ARGUMENT), then one that does not
-        // meet the image (NNI_ERR_OUT_OF_BOUNDS), naming both in (i, j, k).
+        let mut sess = s.lock()?;
+        check_box(&sess, min, max)?;
         let f = |v: [i64; 3]| v.map(|x| x as f64);
-        s.lock()?
-            .add_box(
-                f(to_axes(min)),
-                f(to_axes(max)),
-                positive != 0,
-                run_prediction != 0,
-            )
-            .map(|_| ())
+        sess.add_box(
+            f(to_axes(min)),
+            f(to_axes(max)),
+            positive != 0,
+            run_prediction != 0,
+        )
+        .map(|_| ())
+    })
+}
+
+/// Predict on the prompts queued with `run_prediction` = 0 (the reference's `_predict`), refining
+/// the whole object when `force_full_refine` is nonzero. With nothing queued nothing runs and
+/// `NNI_OK` is returned; `nni_session_get_changed_region` says what a prediction changed. The
+/// prediction is one undoable step of its own.
+/// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
+/// (also from this call's progress callback); cancellable.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_predict(s: *mut nni_session, force_full_refine: i32) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises NULL or a live handle.
+        let s = unsafe { session_ref(s)? };
+        s.lock()?.predict_queued(force_full_refine != 0).map(|_| ())
     })
 }
 

@@ -23,6 +23,8 @@ pub struct nni_session {
     pub(crate) reader: SessionReader,
     /// What `nni_session_describe` returns (fixed when the session is made).
     pub(crate) description: String,
+    /// What `nni_session_capabilities` returns (the model's, fixed when the session is made).
+    pub(crate) capabilities: String,
     /// The session's cancel request, used without the lock by `nni_session_request_cancel`.
     pub(crate) cancel: Arc<CancelToken>,
 }
@@ -122,7 +124,9 @@ pub unsafe extern "C" fn nni_session_new(
         };
         session.set_history_budget(budget);
         let cancel = session.cancel_token();
+        let capabilities = session.metadata().capabilities_json().to_string();
         *out = Box::into_raw(Box::new(nni_session {
+            capabilities,
             reader: session.reader(),
             description: format!(
                 "{}; undo history up to {} MiB",
@@ -234,6 +238,43 @@ pub unsafe extern "C" fn nni_session_set_autozoom(s: *mut nni_session, on: i32) 
     })
 }
 
+/// Writes the text `field` picks from the handle `s` into `buf`, snprintf-style; returns its
+/// full length, 0 for a NULL handle.
+///
+/// # Safety
+/// `s` is NULL or a live handle; `buf` is NULL or holds `len` writable bytes.
+unsafe fn write_session_text(
+    s: *mut nni_session,
+    field: impl Fn(&nni_session) -> &String,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    // SAFETY: the caller promises NULL or a live handle.
+    match unsafe { session_ref(s) } {
+        // SAFETY: the caller promises NULL or `len` writable bytes at `buf`.
+        Ok(s) => unsafe { write_c_string(field(s), buf, len) },
+        Err(_) => 0,
+    }
+}
+
+/// The model's capabilities as one JSON object, the attributes the reference session states:
+/// `supported_interactions` (prompt kind -> bool), `channel_mapping`, `num_interaction_channels`,
+/// `supports_initial_label`, `supports_zero_shot_label_refinement`, `preferred_scribble_thickness`
+/// (three numbers, per axis), `interaction_decay`, `patch_size`, `license`, `supports_undo` and
+/// `model` (its name). Written into `buf` snprintf-style; returns the full length (0 for NULL
+/// `s`).
+/// Thread safety: Any thread, also while a prompt runs and from its progress callback; never
+/// blocks.
+#[no_mangle]
+pub unsafe extern "C" fn nni_session_capabilities(
+    s: *mut nni_session,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    // SAFETY: the caller's promises are write_session_text's.
+    unsafe { write_session_text(s, |s| &s.capabilities, buf, len) }
+}
+
 /// Describe the session (model name, runtime, device, precision, and why a fallback happened)
 /// into `buf`, snprintf-style; returns the full length (0 for NULL `s`).
 /// Thread safety: Any thread, also while a prompt runs and from its progress callback; never
@@ -244,12 +285,8 @@ pub unsafe extern "C" fn nni_session_describe(
     buf: *mut c_char,
     len: usize,
 ) -> usize {
-    // SAFETY: the caller promises NULL or a live handle.
-    match unsafe { session_ref(s) } {
-        // SAFETY: the caller promises NULL or `len` writable bytes at `buf`.
-        Ok(s) => unsafe { write_c_string(&s.description, buf, len) },
-        Err(_) => 0,
-    }
+    // SAFETY: the caller's promises are write_session_text's.
+    unsafe { write_session_text(s, |s| &s.description, buf, len) }
 }
 
 /// Drop all prompts and clear the mask (not undoable).

@@ -673,6 +673,22 @@ public:
     /// Drops all prompts and clears the mask (not undoable).
     void reset() { finish(nni_session_reset(handle_)); }
 
+    /// Predicts on the prompts added with run_prediction = false (the reference's `_predict`),
+    /// refining the whole object when `force_full_refine`; nothing runs when none is queued.
+    void predict(bool force_full_refine = false)
+    {
+        finish(nni_session_predict(handle_, force_full_refine ? 1 : 0));
+    }
+
+    /// The model's capabilities as JSON text (supported_interactions, channel_mapping,
+    /// num_interaction_channels, preferred_scribble_thickness, license, ...; see the C call).
+    std::string capabilities() const
+    {
+        std::string text(nni_session_capabilities(handle_, nullptr, 0), '\0');
+        nni_session_capabilities(handle_, text.data(), text.size() + 1);
+        return text;
+    }
+
     /// Undoes the last prompt; repeated, steps back through the history. Returns false, changing
     /// nothing, when there is nothing to undo (NNI_ERR_NOTHING_TO_UNDO); other failures throw.
     bool undo()

@@ -360,6 +360,43 @@ impl ModelMetadata {
         serde_json::Value::Object(map)
     }
 
+    /// What the reference session states about its model, as JSON (the attributes hosts read:
+    /// `supported_interactions`, `channel_mapping`, `num_interaction_channels`,
+    /// `supports_initial_label`, `supports_zero_shot_label_refinement`,
+    /// `preferred_scribble_thickness` (integers where whole), `interaction_decay`, `patch_size`,
+    /// `license`, `supports_undo`, `model`).
+    pub fn capabilities_json(&self) -> serde_json::Value {
+        let supported: serde_json::Map<String, serde_json::Value> = self
+            .supported
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), serde_json::Value::Bool(*v)))
+            .collect();
+        let thickness: Vec<serde_json::Value> = self
+            .preferred_scribble_thickness
+            .iter()
+            .map(|&t| {
+                if t.fract() == 0.0 {
+                    serde_json::json!(t as i64)
+                } else {
+                    serde_json::json!(t)
+                }
+            })
+            .collect();
+        serde_json::json!({
+            "supported_interactions": supported,
+            "channel_mapping": self.channel_mapping_json(),
+            "num_interaction_channels": self.num_interaction_channels,
+            "supports_initial_label": self.supports_initial_label,
+            "supports_zero_shot_label_refinement": self.supports_zero_shot_label_refinement,
+            "preferred_scribble_thickness": thickness,
+            "interaction_decay": self.interaction_decay,
+            "patch_size": self.patch_size,
+            "license": self.license,
+            "supports_undo": true,
+            "model": self.name,
+        })
+    }
+
     /// Whether the model accepts prompts of `kind`.
     pub fn supports(&self, kind: PromptKind) -> bool {
         self.supported.get(kind.key()).copied().unwrap_or(false)

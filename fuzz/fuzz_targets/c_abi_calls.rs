@@ -40,6 +40,12 @@ enum Op {
         positive: bool,
         run: bool,
     },
+    /// A box anywhere in int64 (the ends included), checked before any float64 rounding.
+    WideBox {
+        lo: [i64; 3],
+        hi: [i64; 3],
+        run: bool,
+    },
     MaskRegion {
         lo: [i16; 3],
         hi: [i16; 3],
@@ -65,6 +71,10 @@ enum Op {
         len_delta: i8,
     },
     Changed,
+    /// The queued prompts predicted (`nni_session_predict`).
+    Predict {
+        force_full_refine: bool,
+    },
     Undo,
     Reset,
     Autozoom(bool),
@@ -166,6 +176,9 @@ fuzz_target!(|ops: Vec<Op>| {
                     let (l, h) = (lo.map(|v| v as i64), hi.map(|v| v as i64));
                     nni_session_add_box(s, l.as_ptr(), h.as_ptr(), *positive as i32, *run as i32)
                 }
+                Op::WideBox { lo, hi, run } => {
+                    nni_session_add_box(s, lo.as_ptr(), hi.as_ptr(), 1, *run as i32)
+                }
                 Op::MaskRegion {
                     lo,
                     hi,
@@ -226,6 +239,9 @@ fuzz_target!(|ops: Vec<Op>| {
                 Op::Changed => {
                     let (mut l, mut h) = ([0i64; 3], [0i64; 3]);
                     nni_session_get_changed_region(s, l.as_mut_ptr(), h.as_mut_ptr())
+                }
+                Op::Predict { force_full_refine } => {
+                    nni_session_predict(s, *force_full_refine as i32)
                 }
                 Op::Undo => nni_session_undo(s),
                 Op::Reset => nni_session_reset(s),

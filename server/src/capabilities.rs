@@ -7,39 +7,22 @@ use serde_json::{json, Value};
 /// The protocol version this server speaks (the client's `INFERENCE_SESSION_VERSION`).
 pub const PROTOCOL_VERSION: &str = "2.6.0";
 
-/// The capability snapshot for `meta`, with AutoZoom's default and the network in words.
+/// The capability snapshot for `meta` (the model's, `ModelMetadata::capabilities_json`), with
+/// AutoZoom's default, the protocol version, the server and the network in words.
 pub fn snapshot(meta: &ModelMetadata, autozoom: bool, network: &str) -> Value {
-    let supported: serde_json::Map<String, Value> = meta
-        .supported
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), Value::Bool(*v)))
-        .collect();
-    let thickness: Vec<Value> = meta
-        .preferred_scribble_thickness
-        .iter()
-        .map(|&t| {
-            if t.fract() == 0.0 {
-                json!(t as i64)
-            } else {
-                json!(t)
-            }
-        })
-        .collect();
-    json!({
-        "supported_interactions": supported,
-        "channel_mapping": meta.channel_mapping_json(),
-        "num_interaction_channels": meta.num_interaction_channels,
-        "supports_initial_label": meta.supports_initial_label,
-        "supports_zero_shot_label_refinement": meta.supports_zero_shot_label_refinement,
-        "preferred_scribble_thickness": thickness,
-        "interaction_decay": meta.interaction_decay,
-        "patch_size": meta.patch_size,
-        "do_autozoom": autozoom,
-        "inference_session_version": PROTOCOL_VERSION,
-        "license": meta.license,
-        "supports_undo": true,
-        "server": format!("nninteractive-native {}", env!("CARGO_PKG_VERSION")),
-        "model": meta.name,
-        "network": network,
-    })
+    let mut caps = meta.capabilities_json();
+    let fields = caps
+        .as_object_mut()
+        .expect("capabilities_json is an object");
+    fields.insert("do_autozoom".into(), json!(autozoom));
+    fields.insert("inference_session_version".into(), json!(PROTOCOL_VERSION));
+    fields.insert(
+        "server".into(),
+        json!(format!(
+            "nninteractive-native {}",
+            env!("CARGO_PKG_VERSION")
+        )),
+    );
+    fields.insert("network".into(), json!(network));
+    caps
 }

@@ -1215,6 +1215,90 @@ static void test_prompt_log(const int16_t *img)
     nni_session_free(s);
 }
 
+/* Prompts queued without a prediction, then nni_session_predict (the reference's _predict);
+ * the model's capabilities as JSON; boxes checked as the int64 the caller passed. */
+static void test_predict_capabilities_int64_boxes(const int16_t *img)
+{
+    static uint8_t direct[NVOX], queued[NVOX], mask[NVOX];
+    nni_image_desc d;
+    int64_t pa[3] = {SPHERE_A.c[0], SPHERE_A.c[1], SPHERE_A.c[2]};
+    int64_t pb[3] = {SPHERE_B.c[0], SPHERE_B.c[1], SPHERE_B.c[2]};
+    printf("# predict, capabilities, int64 boxes\n");
+    nni_session *s = open_session();
+    image_desc(&d, img, NNI_DTYPE_INT16);
+    EXPECT_OK(nni_session_set_image(s, &d));
+
+    /* Point B queued and then predicted must equal point B predicted at once. */
+    EXPECT_ERR(nni_session_predict(NULL, 0), NNI_ERR_NULL_POINTER);
+    EXPECT_OK(nni_session_predict(s, 0)); /* nothing queued: nothing runs */
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(count_nonzero(mask, NVOX) == 0, "predict with nothing queued leaves the mask empty");
+    EXPECT_OK(nni_session_add_point(s, pa, 1, 1));
+    EXPECT_OK(nni_session_add_point(s, pb, 1, 1));
+    EXPECT_OK(nni_session_get_mask(s, direct, NVOX));
+    EXPECT_OK(nni_session_reset(s));
+    EXPECT_OK(nni_session_add_point(s, pa, 1, 1));
+    EXPECT_OK(nni_session_add_point(s, pb, 1, 0));
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(dice(mask, direct, NVOX) < 0.9, "a queued point does not predict (Dice %.4f with both)",
+          dice(mask, direct, NVOX));
+    EXPECT_OK(nni_session_predict(s, 0));
+    EXPECT_OK(nni_session_get_mask(s, queued, NVOX));
+    CHECK(memcmp(queued, direct, NVOX) == 0,
+          "point B queued, then nni_session_predict == point B predicted at once");
+    EXPECT_OK(nni_session_undo(s)); /* the prediction is its own undo step */
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(dice(mask, direct, NVOX) < 0.9, "undo takes the prediction back");
+    EXPECT_OK(nni_session_redo(s));
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(memcmp(mask, queued, NVOX) == 0, "redo brings it again");
+    EXPECT_OK(nni_session_add_point(s, pa, 0, 0));
+    EXPECT_OK(nni_session_predict(s, 1)); /* force_full_refine */
+    EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
+    CHECK(count_nonzero(mask, NVOX) < count_nonzero(queued, NVOX),
+          "a queued negative point on A, predicted with force_full_refine, removes voxels");
+
+    /* Capabilities */
+    {
+        char caps[2048];
+        size_t n = nni_session_capabilities(s, NULL, 0);
+        CHECK(n > 50 && n < sizeof caps, "nni_session_capabilities(s, NULL, 0) gives the length (%zu)", n);
+        CHECK(nni_session_capabilities(s, caps, sizeof caps) == n && strlen(caps) == n,
+              "the capabilities fit");
+        CHECK(caps[0] == '{' && strstr(caps, "\"supported_interactions\":{") &&
+                  strstr(caps, "\"channel_mapping\":{") && strstr(caps, "\"num_interaction_channels\":") &&
+                  strstr(caps, "\"supports_initial_label\":") &&
+                  strstr(caps, "\"preferred_scribble_thickness\":[") &&
+                  strstr(caps, "\"interaction_decay\":") && strstr(caps, "\"license\":") &&
+                  strstr(caps, "\"supports_undo\":true") && strstr(caps, "\"model\":\"blob-grow-p32\""),
+              "capabilities name what hosts read: %s", caps);
+        CHECK(nni_session_capabilities(NULL, caps, sizeof caps) == 0, "nni_session_capabilities(NULL) == 0");
+    }
+
+    /* Boxes at the ends of int64: refused as passed, named exactly (not through float64) */
+    {
+        static uint8_t snap[NVOX];
+        char msg[512];
+        EXPECT_OK(nni_session_get_mask(s, snap, NVOX));
+        int64_t far_lo[3] = {INT64_MAX - 1, 0, 0}, far_hi[3] = {INT64_MAX, 2, 1};
+        EXPECT_ERR(nni_session_add_box(s, far_lo, far_hi, 1, 1), NNI_ERR_OUT_OF_BOUNDS);
+        last_error(msg, sizeof msg);
+        CHECK(strstr(msg, "(9223372036854775806, 0, 0)") && strstr(msg, "(9223372036854775807, 2, 1)"),
+              "a box at INT64_MAX - 1 .. INT64_MAX does not meet the image, named exactly: \"%s\"", msg);
+        int64_t low_lo[3] = {INT64_MIN, 0, 0}, low_hi[3] = {INT64_MIN + 1, 2, 1};
+        EXPECT_ERR(nni_session_add_box(s, low_lo, low_hi, 1, 1), NNI_ERR_OUT_OF_BOUNDS);
+        int64_t flat_lo[3] = {INT64_MAX, 0, 0}, flat_hi[3] = {INT64_MAX, 2, 1};
+        EXPECT_ERR(nni_session_add_box(s, flat_lo, flat_hi, 1, 1), NNI_ERR_INVALID_ARGUMENT);
+        last_error(msg, sizeof msg);
+        CHECK(strstr(msg, "no size") && strstr(msg, "9223372036854775807"),
+              "a box of no size at INT64_MAX is named exactly: \"%s\"", msg);
+        int64_t huge_lo[3] = {INT64_MIN, INT64_MIN, INT64_MIN}, huge_hi[3] = {INT64_MAX, INT64_MAX, INT64_MAX};
+        EXPECT_OK(nni_session_add_box(s, huge_lo, huge_hi, 1, 0)); /* clipped to the image, queued */
+        EXPECT_UNCHANGED(s, snap, "boxes at the ends of int64");
+    }
+    nni_session_free(s);
+}
+
 int main(void)
 {
     static int16_t img[NVOX];
@@ -1236,6 +1320,7 @@ int main(void)
     test_bad_input(img);
     test_shared_image(img);
     test_prompt_log(img);
+    test_predict_capabilities_int64_boxes(img);
 
     printf("# %d checks, %d failed\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;

@@ -326,6 +326,20 @@ int main()
         EXPECT_ERROR(bare.export_log(), NNI_ERR_NO_IMAGE, "");
     }
 
+    // ------------------------------------------------------------------ predict, capabilities
+    {
+        nni::Session q = open_session();
+        EXPECT_OK(q.set_image(img, kDims));
+        EXPECT_OK(q.add_point(A.center(), true, false));
+        CHECK(count(q.get_mask()) == 0, "a point with run_prediction = false does not predict");
+        EXPECT_OK(q.predict());
+        CHECK(dice(q.get_mask(), ph.mask_a) >= 0.95, "predict() runs the queued point");
+        std::string caps;
+        EXPECT_OK(caps = q.capabilities());
+        CHECK(caps.front() == '{' && caps.back() == '}' && caps.find("\"supported_interactions\"") != std::string::npos,
+              "capabilities() is the JSON object");
+    }
+
     // ------------------------------------------------------------------ undo semantics
     {
         nni::Session u = open_session();

@@ -38,6 +38,7 @@ Example::
 """
 
 import ctypes
+import json
 import os
 import sys
 import threading
@@ -194,6 +195,8 @@ def _declare(lib):
         "nni_runtime_init": (c_int32, [c_char_p]),
         "nni_openvino_init": (c_int32, [c_char_p]),
         "nni_session_describe": (c_size_t, [c_void_p, POINTER(c_char), c_size_t]),
+        "nni_session_capabilities": (c_size_t, [c_void_p, POINTER(c_char), c_size_t]),
+        "nni_session_predict": (c_int32, [c_void_p, c_int32]),
         "nni_session_options_init": (None, [POINTER(_Options)]),
         "nni_session_new": (c_int32, [POINTER(_Options), POINTER(c_void_p)]),
         "nni_session_free": (None, [c_void_p]),
@@ -592,6 +595,11 @@ class Session(_Owned):
         """Drop all prompts and clear the mask."""
         self._call("nni_session_reset")
 
+    def predict(self, force_full_refine=False):
+        """Predict on the prompts added with ``run_prediction=False`` (the reference's
+        ``_predict``); nothing runs when none is queued."""
+        self._call("nni_session_predict", int(bool(force_full_refine)))
+
     # -- results -------------------------------------------------------------------------------
     def get_mask(self):
         """The current mask, uint8 0/1, of the image's shape."""
@@ -627,6 +635,14 @@ class Session(_Owned):
         buf = ctypes.create_string_buffer(n + 1)
         self._lib.nni_session_describe(self._handle(), buf, n + 1)
         return buf.value.decode("utf-8", "replace")
+
+    def capabilities(self):
+        """The model's capabilities (a dict): ``supported_interactions``, ``channel_mapping``,
+        ``num_interaction_channels``, ``preferred_scribble_thickness``, ``license``, ..."""
+        n = self._lib.nni_session_capabilities(self._handle(), None, 0)
+        buf = ctypes.create_string_buffer(n + 1)
+        self._lib.nni_session_capabilities(self._handle(), buf, n + 1)
+        return json.loads(buf.value.decode("utf-8"))
 
     def set_autozoom(self, on):
         self._call("nni_session_set_autozoom", int(bool(on)))

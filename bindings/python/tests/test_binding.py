@@ -74,6 +74,18 @@ class BindingTest(SessionFixture):
             s.undo()
             self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
 
+    def test_queued_prompts_run_on_predict_and_capabilities_are_the_models(self):
+        with self.session() as s:
+            s.add_point((12, 14, 15), run_prediction=False)
+            self.assertEqual(s.get_mask().sum(), 0)
+            s.predict()
+            self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+            caps = s.capabilities()
+            self.assertTrue(caps["supported_interactions"]["points"])
+            self.assertEqual(caps["channel_mapping"]["prev_seg"], 0)
+            self.assertEqual(caps["model"], "blob-grow-p32")
+            self.assertTrue(caps["supports_undo"])
+
     def test_undo_and_redo_step_through_the_history(self):
         with self.session() as s:
             s.add_point((12, 14, 15))
