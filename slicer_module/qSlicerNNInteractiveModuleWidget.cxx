@@ -75,18 +75,21 @@ void qSlicerNNInteractiveModuleWidget::setup()
   this->LassoSelector = nodeSelector("vtkMRMLMarkupsClosedCurveNode", this);
   this->ScribbleSelector = nodeSelector("vtkMRMLMarkupsCurveNode", this);
   this->Negative = new QCheckBox(tr("negative (remove)"), this);
-  auto prompt = [&](qMRMLNodeComboBox* selector, const QString& label, const char* slot) {
+  // Connections are pointer-to-member (not SIGNAL/SLOT strings), so that compiling against
+  // Slicer's headers (tools/check/slicer_qt.sh) checks every signal and slot named here.
+  using Self = qSlicerNNInteractiveModuleWidget;
+  auto prompt = [&](qMRMLNodeComboBox* selector, const QString& label, void (Self::*slot)()) {
     auto* row = new QHBoxLayout;
     auto* button = new QPushButton(label, this);
     row->addWidget(selector, 1);
     row->addWidget(button);
     form->addRow(row);
-    QObject::connect(button, SIGNAL(clicked()), this, slot);
+    QObject::connect(button, &QPushButton::clicked, this, slot);
   };
-  prompt(this->PointsSelector, tr("Add last point"), SLOT(onAddPoint()));
-  prompt(this->ROISelector, tr("Add box"), SLOT(onAddROI()));
-  prompt(this->LassoSelector, tr("Add lasso"), SLOT(onAddLasso()));
-  prompt(this->ScribbleSelector, tr("Add scribble"), SLOT(onAddScribble()));
+  prompt(this->PointsSelector, tr("Add last point"), &Self::onAddPoint);
+  prompt(this->ROISelector, tr("Add box"), &Self::onAddROI);
+  prompt(this->LassoSelector, tr("Add lasso"), &Self::onAddLasso);
+  prompt(this->ScribbleSelector, tr("Add scribble"), &Self::onAddScribble);
   form->addRow(this->Negative);
 
   auto* actions = new QHBoxLayout;
@@ -101,17 +104,20 @@ void qSlicerNNInteractiveModuleWidget::setup()
   this->Status->setWordWrap(true);
   form->addRow(this->Status);
 
-  for (QWidget* w : QList<QWidget*>() << this->VolumeSelector << this->SegmentSelector << this->PointsSelector
-                                      << this->ROISelector << this->LassoSelector << this->ScribbleSelector)
+  for (qMRMLNodeComboBox* box :
+       { this->VolumeSelector, this->PointsSelector, this->ROISelector, this->LassoSelector, this->ScribbleSelector })
   {
-    QObject::connect(this, SIGNAL(mrmlSceneChanged(vtkMRMLScene*)), w, SLOT(setMRMLScene(vtkMRMLScene*)));
+    QObject::connect(this, &Self::mrmlSceneChanged, box, &qMRMLNodeComboBox::setMRMLScene);
   }
-  QObject::connect(load, SIGNAL(clicked()), this, SLOT(onLoadModel()));
-  QObject::connect(this->VolumeSelector, SIGNAL(currentNodeChanged(vtkMRMLNode*)), this, SLOT(onVolumeChanged()));
-  QObject::connect(this->SegmentSelector, SIGNAL(currentSegmentChanged(QString)), this, SLOT(onSegmentChanged()));
-  QObject::connect(undo, SIGNAL(clicked()), this, SLOT(onUndo()));
-  QObject::connect(reset, SIGNAL(clicked()), this, SLOT(onReset()));
-  QObject::connect(apply, SIGNAL(clicked()), this, SLOT(onApply()));
+  QObject::connect(this, &Self::mrmlSceneChanged, this->SegmentSelector, &qMRMLSegmentSelectorWidget::setMRMLScene);
+  QObject::connect(load, &QPushButton::clicked, this, &Self::onLoadModel);
+  QObject::connect(this->VolumeSelector, qOverload<vtkMRMLNode*>(&qMRMLNodeComboBox::currentNodeChanged), this,
+                   &Self::onVolumeChanged);
+  QObject::connect(this->SegmentSelector, &qMRMLSegmentSelectorWidget::currentSegmentChanged, this,
+                   &Self::onSegmentChanged);
+  QObject::connect(undo, &QPushButton::clicked, this, &Self::onUndo);
+  QObject::connect(reset, &QPushButton::clicked, this, &Self::onReset);
+  QObject::connect(apply, &QPushButton::clicked, this, &Self::onApply);
   this->Superclass::setup();
 }
 

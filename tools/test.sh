@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
-STAGES=(setup fmt clippy header rust c valgrind tsan python adapters slicer-sdk mitk reference
+STAGES=(setup fmt clippy header rust c valgrind tsan python adapters slicer-sdk mitk viewer-checks reference
         conformance-shared conformance-own conformance-fast server fuzz demo)
 
 describe() {
@@ -31,6 +31,7 @@ describe() {
         adapters) echo "geometry adapters, MITK and Slicer module engines against Debian's ITK and VTK (ctest)" ;;
         slicer-sdk) echo "Slicer module logic built against Slicer 5.13 and VTK 9.6.2 (PyPI wheels; VTK headers from Debian sid) and run on real MRML nodes: every prompt kind, Apply, Undo, Reset" ;;
         mitk) echo "MITK's own geometry readings (mitk-python) against mitk_module/test/data" ;;
+        viewer-checks) echo "viewer modules against the applications' own source: MITK tool and GUI (tools/check/mitk.sh, MITK_SOURCE_DIR), Slicer Qt module and widget with Qt 5 and 6 (tools/check/slicer_qt.sh, SLICER_SOURCE_DIR CTK_SOURCE_DIR [VTKADDON_SOURCE_DIR]); SKIP, with the reason, without those sources" ;;
         reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
@@ -79,6 +80,13 @@ stage_mitk() {
         echo "      mitk_geometry_test compared ITK with the committed recording only"
         return 0
     fi
+    return "$status"
+}
+stage_viewer-checks() {
+    local status=0
+    build_lib || return 1
+    tools/check/mitk.sh "${MITK_SOURCE_DIR:-}" || status=1
+    tools/check/slicer_qt.sh "${SLICER_SOURCE_DIR:-}" "${CTK_SOURCE_DIR:-}" "${VTKADDON_SOURCE_DIR:-}" || status=1
     return "$status"
 }
 stage_reference() { tools/setup/ref.sh; }

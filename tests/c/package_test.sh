@@ -94,6 +94,21 @@ else
     fi
 fi
 
+# The version each viewer module asks for (its find_package(nninteractive X.Y)) is accepted by
+# the installed package (a stale request made the modules unbuildable against this library).
+for module_cmake in "$ROOT"/slicer_module/CMakeLists.txt "$ROOT"/mitk_module/Modules/*/CMakeLists.txt; do
+    requested=$(sed -n 's/^ *find_package(nninteractive \([0-9.]*\).*/\1/p' "$module_cmake")
+    [ -n "$requested" ] || continue
+    rel=${module_cmake#"$ROOT"/}
+    if "$CMAKE" -S "$HERE/package_consumer" -B "$WORK/cmake-module-request" -DCMAKE_PREFIX_PATH="$PREFIX" \
+            -DNNI_REQUEST_VERSION="$requested" -DCMAKE_CXX_COMPILER="$CXX" >"$WORK/cmake-module.log" 2>&1; then
+        ok "$rel: find_package(nninteractive $requested) is accepted (installed $VERSION)"
+    else
+        fail "$rel: find_package(nninteractive $requested) is refused (installed $VERSION):"
+        grep -i "version" "$WORK/cmake-module.log" | head -5
+    fi
+done
+
 # ---------------------------------------------------------------------------------- pkg-config
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 if flags=$("$PKG_CONFIG" --cflags --libs nninteractive) &&

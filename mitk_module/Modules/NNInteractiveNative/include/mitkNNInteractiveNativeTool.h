@@ -7,6 +7,9 @@
 // Thin MITK glue over nni::mitk_tool::LabelSegmenter (core/nninteractive_mitk_segmenter.hpp,
 // tested in mitk_module/test), which holds the session, the geometry (ITK adapter) and the
 // region-by-region preview. Call from MITK's main (GUI) thread.
+//
+// Written against MITK v2025.08 (mitk::MultiLabelSegmentation) and checked at symbol level
+// against the MITK 2026.06 libraries by tools/check/mitk.sh; see mitk_module/README.md.
 #ifndef mitkNNInteractiveNativeTool_h
 #define mitkNNInteractiveNativeTool_h
 
@@ -94,7 +97,7 @@ namespace mitk
     void PreparePreviewToResultTransfer(const LabelMappingType& labelMapping) override;
     /// Copies the engine's preview (the active label's prediction) into `previewImage`.
     void DoUpdatePreview(const Image* inputAtTimeStep, const Image* oldSegAtTimeStep,
-                         LabelSetImage* previewImage, TimeStepType timeStep) override;
+                         MultiLabelSegmentation* previewImage, TimeStepType timeStep) override;
 
   private:
     /// Makes the segmentation's active label the engine's label when it changed.

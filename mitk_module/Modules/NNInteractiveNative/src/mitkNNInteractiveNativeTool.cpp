@@ -3,28 +3,42 @@
 
 #include "nninteractive_mitk_segmenter.hpp"
 
-#include <mitkITKImageImport.h>
+#include <mitkBaseRenderer.h>
 #include <mitkImageCast.h>
 #include <mitkInteractionPositionEvent.h>
 #include <mitkMouseMoveEvent.h>
 #include <mitkMousePressEvent.h>
 #include <mitkMouseReleaseEvent.h>
-#include <mitkLabelSetImage.h>
 #include <mitkPlanarRectangle.h>
+#include <mitkRenderingManager.h>
+#include <mitkTimeNavigationController.h>
 #include <mitkToolManager.h>
+// The class was mitk::LabelSetImage in mitkLabelSetImage.h up to MITK 2024.12; v2025.08 names it
+// mitk::MultiLabelSegmentation in the same file; later releases may name the file after it.
+#if __has_include(<mitkMultiLabelSegmentation.h>)
+#include <mitkMultiLabelSegmentation.h>
+#else
+#include <mitkLabelSetImage.h>
+#endif
 
-#include <usGetModuleContext.h>
+// Not <usGetModuleContext.h>: its inline GetModuleContext() logs through us::message_output and
+// us::ModuleSettings::GetLogLevel, which MITK 2026.06's CppMicroServices no longer exports.
 #include <usModule.h>
-#include <usModuleContext.h>
+#include <usModuleRegistry.h>
 #include <usModuleResource.h>
 
 #include <cmath>
 #include <exception>
+#include <vector>
 
 namespace mitk
 {
   MITK_TOOL_MACRO(MITKNNINTERACTIVENATIVE_EXPORT, NNInteractiveNativeTool, "nnInteractive (native) tool");
 }
+
+// US_MODULE_NAME (mitk_create_module defines it as the module's target name) as a string.
+#define NNI_MITK_STRINGIFY_(x) #x
+#define NNI_MITK_STRINGIFY(x) NNI_MITK_STRINGIFY_(x)
 
 namespace
 {
@@ -68,7 +82,10 @@ const char** mitk::NNInteractiveNativeTool::GetXPM() const
 
 us::ModuleResource mitk::NNInteractiveNativeTool::GetIconResource() const
 {
-  return us::GetModuleContext()->GetModule()->GetResource("nnInteractiveNative.svg");
+  // This module, by the name mitk_create_module gives it (US_MODULE_NAME), without
+  // us::GetModuleContext() (see the includes).
+  us::Module* module = us::ModuleRegistry::GetModule(NNI_MITK_STRINGIFY(US_MODULE_NAME));
+  return module != nullptr ? module->GetResource("nnInteractiveNative.svg") : us::ModuleResource();
 }
 
 template <class F>
@@ -128,7 +145,7 @@ void mitk::NNInteractiveNativeTool::SyncActiveLabel()
   const Label::PixelType label = this->GetUserDefinedActiveLabel();
   if (label == m_EngineLabel && m_Segmenter->ActiveLabel() != 0)
     return;
-  LabelSetImage* target = this->GetTargetSegmentation();
+  MultiLabelSegmentation* target = this->GetTargetSegmentation();
   if (target == nullptr)
     throw nni::Error(NNI_ERR_INVALID_ARGUMENT, "no working segmentation");
   const auto group = target->GetGroupIndexOfLabel(label);
@@ -316,7 +333,7 @@ std::string mitk::NNInteractiveNativeTool::GetLastError() const
 }
 
 void mitk::NNInteractiveNativeTool::DoUpdatePreview(const Image* /*inputAtTimeStep*/, const Image* /*oldSegAtTimeStep*/,
-                                                    LabelSetImage* previewImage, TimeStepType timeStep)
+                                                    MultiLabelSegmentation* previewImage, TimeStepType timeStep)
 {
   if (!m_Segmenter || m_Segmenter->ActiveLabel() == 0 || previewImage == nullptr)
     return;
@@ -324,20 +341,28 @@ void mitk::NNInteractiveNativeTool::DoUpdatePreview(const Image* /*inputAtTimeSt
   // segmentation may number that label differently (MITK maps it back on confirm).
   const auto previewLabel = this->GetActiveLabelValueOfPreview();
   const auto engineLabel = m_Segmenter->ActiveLabel();
-  nni::mitk_tool::LabelImage::Pointer preview = const_cast<nni::mitk_tool::LabelImage*>(m_Segmenter->GetPreview());
+  const nni::mitk_tool::LabelImage* preview = m_Segmenter->GetPreview();
+  const auto n = preview->GetBufferedRegion().GetNumberOfPixels();
+  Image* group = previewImage->GetGroupImage(previewImage->GetGroupIndexOfLabel(previewLabel));
+  if (group == nullptr || group->GetDimension() < 3 || group->GetPixelType().GetSize() != sizeof(Label::PixelType) ||
+      static_cast<itk::SizeValueType>(group->GetDimension(0)) * group->GetDimension(1) * group->GetDimension(2) != n)
+  {
+    MITK_ERROR << "nnInteractive (native): the preview segmentation is not on the reference image's grid";
+    return;
+  }
+  // What MultiLabelSegmentation::UpdateGroupImage does in v2025.08 (a geometry check, then
+  // SetVolume on the group image at the time step), without calling it: its signature differs
+  // between v2025.08 (4 parameters) and 2026.06 (a fifth int, whose meaning no public source
+  // tells); Image::SetVolume is the same in both. The engine's preview is on the reference
+  // image's grid, as the preview segmentation is (voxel count and pixel size checked above).
+  const Label::PixelType* voxels = preview->GetBufferPointer();
+  std::vector<Label::PixelType> remapped;
   if (previewLabel != engineLabel)
   {
-    auto remapped = nni::mitk_tool::LabelImage::New();
-    remapped->CopyInformation(preview);
-    remapped->SetRegions(preview->GetBufferedRegion());
-    remapped->Allocate();
-    const auto n = preview->GetBufferedRegion().GetNumberOfPixels();
-    const auto* in = preview->GetBufferPointer();
-    auto* out = remapped->GetBufferPointer();
+    remapped.resize(n);
     for (itk::SizeValueType at = 0; at < n; ++at)
-      out[at] = in[at] == engineLabel ? previewLabel : 0;
-    preview = remapped;
+      remapped[at] = voxels[at] == engineLabel ? previewLabel : 0;
+    voxels = remapped.data();
   }
-  Image::Pointer asMitk = ImportItkImage(preview);
-  previewImage->UpdateGroupImage(previewImage->GetGroupIndexOfLabel(previewLabel), asMitk, timeStep);
+  group->SetVolume(voxels, static_cast<int>(timeStep));
 }
