@@ -19,6 +19,7 @@ use nninteractive_engine::geometry::BBox;
 use nninteractive_engine::phantom;
 use nninteractive_engine::{BackendChoice, Device, MaskPrompt, NetworkOptions, Precision, Session};
 
+use nni::preview::{self, Mark};
 use nni::volume_io::{self, Volume, Voxels};
 
 /// The embedded default model (`models/blob-grow-p32.onnx`: a region grower with known
@@ -86,7 +87,8 @@ enum Command {
         #[command(flatten)]
         args: replay::ReplayArgs,
     },
-    /// Segment a generated phantom with the embedded default model; writes a mask and a PNG.
+    /// Segment a generated phantom with the embedded default model; writes the mask and a PNG of
+    /// it with the prompts.
     Demo {
         /// Output folder.
         #[arg(long, default_value = "out")]
@@ -125,7 +127,7 @@ enum Command {
         /// Output mask (same format as the input).
         #[arg(long)]
         out: PathBuf,
-        /// PNG preview (three orthogonal slices with the mask).
+        /// PNG preview: three orthogonal slices with the mask and the prompts.
         #[arg(long)]
         png: Option<PathBuf>,
         /// Positive point i,j,k (repeatable).
@@ -207,6 +209,31 @@ enum Prompt {
     Mask(MaskPrompt, Vec<u8>, bool),
 }
 
+impl Prompt {
+    /// How the preview draws it.
+    fn mark(&self) -> Mark<'_> {
+        match self {
+            Prompt::Point(at, positive) => Mark::Point {
+                at: *at,
+                positive: *positive,
+            },
+            Prompt::Box(lo, hi, positive) => Mark::Box {
+                lo: *lo,
+                hi: *hi,
+                positive: *positive,
+            },
+            Prompt::Mask(MaskPrompt::Scribble, mask, positive) => Mark::Scribble {
+                mask,
+                positive: *positive,
+            },
+            Prompt::Mask(MaskPrompt::Lasso, mask, positive) => Mark::Lasso {
+                mask,
+                positive: *positive,
+            },
+        }
+    }
+}
+
 fn axes(v: [i64; 3]) -> [i64; 3] {
     [v[2], v[1], v[0]]
 }
@@ -256,18 +283,9 @@ fn run(
         t.elapsed().as_secs_f64(),
         session.describe_network()
     );
-    let mut focus = [shape[0] / 2, shape[1] / 2, shape[2] / 2];
     for (n, p) in prompts.iter().enumerate() {
         let bar = progress_bar(session);
         let t = Instant::now();
-        match p {
-            Prompt::Point(a, _) => focus = a.map(|v| v.max(0) as usize),
-            Prompt::Box(lo, hi, _) => {
-                focus = [0, 1, 2].map(|d| ((lo[d] + hi[d]) / 2).max(0) as usize)
-            }
-            Prompt::Mask(..) => {}
-        }
-        focus = [0, 1, 2].map(|d| focus[d].min(shape[d] - 1));
         let (what, r) = apply(session, p);
         bar.finish_and_clear();
         let changed = r.map_err(|e| format!("prompt {n} ({what}): {e}"))?;
@@ -288,17 +306,17 @@ fn run(
         .map_err(|e| e.to_string())?;
     eprintln!("wrote {}", out.display());
     if let Some(png) = png {
-        // centre the preview on the mask if there is one
-        if let Some(b) = nninteractive_engine::geometry::nonzero_bbox(mask, shape, |v| v != 0) {
-            focus = [
-                ((b.lo[0] + b.hi[0]) / 2) as usize,
-                ((b.lo[1] + b.hi[1]) / 2) as usize,
-                ((b.lo[2] + b.hi[2]) / 2) as usize,
-            ];
-        }
-        let (w, h) = volume_io::write_preview_png(png, &vol.voxels.to_f32(), mask, shape, focus)
+        let marks: Vec<Mark> = prompts.iter().map(Prompt::mark).collect();
+        let pic = preview::write_preview_png(png, &vol.voxels.to_f32(), mask, shape, &marks)
             .map_err(|e| e.to_string())?;
-        eprintln!("wrote {} ({w}x{h})", png.display());
+        let slices: Vec<&str> = pic.panels.iter().map(|p| p.label.as_str()).collect();
+        eprintln!(
+            "wrote {} ({}x{}: {})",
+            png.display(),
+            pic.width,
+            pic.height,
+            slices.join(", ")
+        );
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Volume files for the `nni` tool and the tests: NumPy `.npy` and NIfTI `.nii`/`.nii.gz` in,
-//! the mask out in the same format and geometry, and a PNG of three orthogonal slices.
+//! the mask out in the same format and geometry (the PNG preview is in [`crate::preview`]).
 //!
 //! Buffers are C-order over `(a0, a1, a2)` = `(k, j, i)`: for NIfTI that is its own voxel order
 //! (x fastest); for `.npy` the array's axes are the reference's axes as they are.
@@ -328,81 +328,4 @@ pub fn write_npy<T: npyz::AutoSerialize + Copy>(
         .map_err(io(path))?;
     w.extend(data.iter().copied()).map_err(io(path))?;
     w.finish().map_err(io(path))
-}
-
-/// Write a PNG with three orthogonal slices through `center` (a0, a1, a2), image windowed to its
-/// 1st..99th percentile, mask overlaid in red. Returns the picture's size.
-pub fn write_preview_png(
-    path: &Path,
-    image: &[f32],
-    mask: &[u8],
-    shape: Shape,
-    center: [usize; 3],
-) -> Result<(u32, u32)> {
-    let mut sorted: Vec<f32> = image
-        .iter()
-        .step_by((image.len() / 100_000).max(1))
-        .copied()
-        .collect();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    let lo = sorted[sorted.len() / 100];
-    let hi = sorted[(sorted.len() * 99) / 100].max(lo + 1e-6);
-    // three panels: a0 fixed (rows a1, cols a2), a1 fixed (rows a0 flipped, cols a2),
-    // a2 fixed (rows a0 flipped, cols a1)
-    let panels: [(usize, usize); 3] = [
-        (shape[1], shape[2]),
-        (shape[0], shape[2]),
-        (shape[0], shape[1]),
-    ];
-    let gap = 4usize;
-    let width = panels.iter().map(|p| p.1).sum::<usize>() + 2 * gap;
-    let height = panels.iter().map(|p| p.0).max().unwrap_or(1);
-    let mut rgb = vec![0u8; width * height * 3];
-    let mut x0 = 0usize;
-    for (pi, &(rows, cols)) in panels.iter().enumerate() {
-        for r in 0..rows {
-            for c in 0..cols {
-                let idx = match pi {
-                    0 => linear(shape, center[0], r, c),
-                    1 => linear(shape, rows - 1 - r, center[1], c),
-                    _ => linear(shape, rows - 1 - r, c, center[2]),
-                };
-                let g = ((image[idx] - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0;
-                let (mut rr, mut gg, mut bb) = (g, g, g);
-                if mask[idx] != 0 {
-                    rr = 0.55 * g + 0.45 * 255.0;
-                    gg = 0.55 * g + 0.45 * 40.0;
-                    bb = 0.55 * g + 0.45 * 40.0;
-                }
-                let o = (r * width + x0 + c) * 3;
-                rgb[o] = rr as u8;
-                rgb[o + 1] = gg as u8;
-                rgb[o + 2] = bb as u8;
-            }
-        }
-        x0 += cols + gap;
-    }
-    // small volumes are enlarged (nearest) so the picture is at least ~256 pixels high
-    let zoom = (256 / height.max(1)).max(1);
-    let (width, height, rgb) = if zoom > 1 {
-        let (w, h) = (width * zoom, height * zoom);
-        let mut big = vec![0u8; w * h * 3];
-        for y in 0..h {
-            for x in 0..w {
-                let o = (y * w + x) * 3;
-                let i = ((y / zoom) * width + x / zoom) * 3;
-                big[o..o + 3].copy_from_slice(&rgb[i..i + 3]);
-            }
-        }
-        (w, h, big)
-    } else {
-        (width, height, rgb)
-    };
-    let f = File::create(path).map_err(io(path))?;
-    let mut enc = png::Encoder::new(BufWriter::new(f), width as u32, height as u32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().map_err(io(path))?;
-    w.write_image_data(&rgb).map_err(io(path))?;
-    Ok((width as u32, height as u32))
 }
