@@ -311,12 +311,13 @@ int32_t nni_session_add_point(struct nni_session *s, const int64_t *ijk, int32_t
 int32_t nni_session_add_box(struct nni_session *s, const int64_t *min_ijk, const int64_t *max_ijk, int32_t positive, int32_t run_prediction);
 
 // Predict on the prompts queued with `run_prediction` = 0 (the reference's `_predict`), refining
-// the whole object when `force_full_refine` is nonzero. With nothing queued nothing runs and
-// `NNI_OK` is returned; `nni_session_get_changed_region` says what a prediction changed. The
-// prediction is one undoable step of its own.
+// the whole object when `force_full_refine` is nonzero. With nothing queued nothing runs.
+// `ran` (may be NULL) receives 1 when a prediction ran, 0 when nothing was queued;
+// `nni_session_get_changed_region` says what a prediction changed. The prediction is one undoable
+// step of its own.
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 // (also from this call's progress callback); cancellable.
-int32_t nni_session_predict(struct nni_session *s, int32_t force_full_refine);
+int32_t nni_session_predict(struct nni_session *s, int32_t force_full_refine, int32_t *ran);
 
 // Add a scribble: `mask` (nonzero = drawn) covers the whole image (`len` = voxel count).
 // Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs

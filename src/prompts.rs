@@ -103,17 +103,29 @@ pub unsafe extern "C" fn nni_session_add_box(
 }
 
 /// Predict on the prompts queued with `run_prediction` = 0 (the reference's `_predict`), refining
-/// the whole object when `force_full_refine` is nonzero. With nothing queued nothing runs and
-/// `NNI_OK` is returned; `nni_session_get_changed_region` says what a prediction changed. The
-/// prediction is one undoable step of its own.
+/// the whole object when `force_full_refine` is nonzero. With nothing queued nothing runs.
+/// `ran` (may be NULL) receives 1 when a prediction ran, 0 when nothing was queued;
+/// `nni_session_get_changed_region` says what a prediction changed. The prediction is one undoable
+/// step of its own.
 /// Thread safety: One changing call at a time: `NNI_ERR_BUSY` at once while another runs
 /// (also from this call's progress callback); cancellable.
 #[no_mangle]
-pub unsafe extern "C" fn nni_session_predict(s: *mut nni_session, force_full_refine: i32) -> i32 {
+pub unsafe extern "C" fn nni_session_predict(
+    s: *mut nni_session,
+    force_full_refine: i32,
+    ran: *mut i32,
+) -> i32 {
     guard(|| {
         // SAFETY: the caller promises NULL or a live handle.
         let s = unsafe { session_ref(s)? };
-        s.lock()?.predict_queued(force_full_refine != 0).map(|_| ())
+        let mut sess = s.lock()?;
+        let queued = sess.queued_prompts();
+        sess.predict_queued(force_full_refine != 0)?;
+        if !ran.is_null() {
+            // SAFETY: the caller promises NULL or a writable int32_t at `ran`.
+            unsafe { *ran = i32::from(queued > 0) };
+        }
+        Ok(())
     })
 }
 

@@ -15,7 +15,7 @@ export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
 STAGES=(setup fmt clippy header rust c valgrind tsan python adapters slicer-sdk mitk viewer-checks reference
-        conformance-shared conformance-own conformance-fast server fuzz demo)
+        conformance-shared conformance-own dropin conformance-fast server fuzz demo)
 
 describe() {
     case "$1" in
@@ -35,6 +35,7 @@ describe() {
         reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
+        dropin) echo "the drop-in nnInteractiveInferenceSession: every conformance case through it and through the reference's class side by side (same masks, same boxes returned, same undo answers); napari's, MITK's (torch tensor buffer) and Slicer's call sequences" ;;
         conformance-fast) echo "fast mode (OpenVINO: bfloat16 variant (to_bf16.py) on bfloat16 CPUs, else float32), its bfloat16 emulation on ONNX Runtime (every CPU), and the float16 models (to_fp16.py, run on the CPU) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
         server) echo "nni serve with the official client (nninteractive-client 2.6.0): every conformance case == C ABI, concurrency, capacity, reaping, bad input" ;;
         fuzz) echo "fuzzing (cargo-fuzz, ASan): model files, C ABI call sequences, volume files; 60 s each (NNI_FUZZ_SECONDS)" ;;
@@ -95,6 +96,11 @@ stage_conformance-shared() {
     build_nni && tools/test/conformance "${NNI_CONFORMANCE_ROOT:-../shared/conformance}"
 }
 stage_conformance-own() { build_nni && tools/test/conformance tests/conformance; }
+stage_dropin() {
+    build_nni && tools/setup/ref.sh >/dev/null &&
+        .venv-ref/bin/python -m unittest bindings/python/tests/test_inference_session.py &&
+        .venv-ref/bin/python tools/test/dropin.py "${NNI_CONFORMANCE_ROOT:-../shared/conformance}" tests/conformance
+}
 stage_conformance-fast() {
     build_nni && tools/test/conformance tests/conformance --precision fast --dice-min 0.98 &&
         tools/test/conformance tests/conformance --weights bfloat16-emulated --dice-min 0.98 &&

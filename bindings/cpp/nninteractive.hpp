@@ -674,10 +674,13 @@ public:
     void reset() { finish(nni_session_reset(handle_)); }
 
     /// Predicts on the prompts added with run_prediction = false (the reference's `_predict`),
-    /// refining the whole object when `force_full_refine`; nothing runs when none is queued.
-    void predict(bool force_full_refine = false)
+    /// refining the whole object when `force_full_refine`. Returns false, running nothing, when
+    /// none is queued.
+    bool predict(bool force_full_refine = false)
     {
-        finish(nni_session_predict(handle_, force_full_refine ? 1 : 0));
+        int32_t ran = 0;
+        finish(nni_session_predict(handle_, force_full_refine ? 1 : 0, &ran));
+        return ran != 0;
     }
 
     /// The model's capabilities as JSON text (supported_interactions, channel_mapping,

@@ -241,7 +241,8 @@ fuzz_target!(|ops: Vec<Op>| {
                     nni_session_get_changed_region(s, l.as_mut_ptr(), h.as_mut_ptr())
                 }
                 Op::Predict { force_full_refine } => {
-                    nni_session_predict(s, *force_full_refine as i32)
+                    let mut ran = -1;
+                    nni_session_predict(s, *force_full_refine as i32, &mut ran)
                 }
                 Op::Undo => nni_session_undo(s),
                 Op::Reset => nni_session_reset(s),

@@ -1229,8 +1229,10 @@ static void test_predict_capabilities_int64_boxes(const int16_t *img)
     EXPECT_OK(nni_session_set_image(s, &d));
 
     /* Point B queued and then predicted must equal point B predicted at once. */
-    EXPECT_ERR(nni_session_predict(NULL, 0), NNI_ERR_NULL_POINTER);
-    EXPECT_OK(nni_session_predict(s, 0)); /* nothing queued: nothing runs */
+    int32_t ran = -1;
+    EXPECT_ERR(nni_session_predict(NULL, 0, &ran), NNI_ERR_NULL_POINTER);
+    EXPECT_OK(nni_session_predict(s, 0, &ran)); /* nothing queued: nothing runs */
+    CHECK(ran == 0, "predict with nothing queued says nothing ran (ran = %d)", (int)ran);
     EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
     CHECK(count_nonzero(mask, NVOX) == 0, "predict with nothing queued leaves the mask empty");
     EXPECT_OK(nni_session_add_point(s, pa, 1, 1));
@@ -1242,7 +1244,8 @@ static void test_predict_capabilities_int64_boxes(const int16_t *img)
     EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
     CHECK(dice(mask, direct, NVOX) < 0.9, "a queued point does not predict (Dice %.4f with both)",
           dice(mask, direct, NVOX));
-    EXPECT_OK(nni_session_predict(s, 0));
+    EXPECT_OK(nni_session_predict(s, 0, &ran));
+    CHECK(ran == 1, "predict with a queued point says it ran (ran = %d)", (int)ran);
     EXPECT_OK(nni_session_get_mask(s, queued, NVOX));
     CHECK(memcmp(queued, direct, NVOX) == 0,
           "point B queued, then nni_session_predict == point B predicted at once");
@@ -1253,7 +1256,7 @@ static void test_predict_capabilities_int64_boxes(const int16_t *img)
     EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
     CHECK(memcmp(mask, queued, NVOX) == 0, "redo brings it again");
     EXPECT_OK(nni_session_add_point(s, pa, 0, 0));
-    EXPECT_OK(nni_session_predict(s, 1)); /* force_full_refine */
+    EXPECT_OK(nni_session_predict(s, 1, NULL)); /* force_full_refine; ran may be NULL */
     EXPECT_OK(nni_session_get_mask(s, mask, NVOX));
     CHECK(count_nonzero(mask, NVOX) < count_nonzero(queued, NVOX),
           "a queued negative point on A, predicted with force_full_refine, removes voxels");

@@ -332,8 +332,11 @@ int main()
         EXPECT_OK(q.set_image(img, kDims));
         EXPECT_OK(q.add_point(A.center(), true, false));
         CHECK(count(q.get_mask()) == 0, "a point with run_prediction = false does not predict");
-        EXPECT_OK(q.predict());
-        CHECK(dice(q.get_mask(), ph.mask_a) >= 0.95, "predict() runs the queued point");
+        bool ran = false;
+        EXPECT_OK(ran = q.predict());
+        CHECK(ran && dice(q.get_mask(), ph.mask_a) >= 0.95, "predict() runs the queued point");
+        EXPECT_OK(ran = q.predict());
+        CHECK(!ran, "predict() with nothing queued returns false");
         std::string caps;
         EXPECT_OK(caps = q.capabilities());
         CHECK(caps.front() == '{' && caps.back() == '}' && caps.find("\"supported_interactions\"") != std::string::npos,

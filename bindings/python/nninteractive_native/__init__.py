@@ -196,7 +196,7 @@ def _declare(lib):
         "nni_openvino_init": (c_int32, [c_char_p]),
         "nni_session_describe": (c_size_t, [c_void_p, POINTER(c_char), c_size_t]),
         "nni_session_capabilities": (c_size_t, [c_void_p, POINTER(c_char), c_size_t]),
-        "nni_session_predict": (c_int32, [c_void_p, c_int32]),
+        "nni_session_predict": (c_int32, [c_void_p, c_int32, POINTER(c_int32)]),
         "nni_session_options_init": (None, [POINTER(_Options)]),
         "nni_session_new": (c_int32, [POINTER(_Options), POINTER(c_void_p)]),
         "nni_session_free": (None, [c_void_p]),
@@ -597,8 +597,10 @@ class Session(_Owned):
 
     def predict(self, force_full_refine=False):
         """Predict on the prompts added with ``run_prediction=False`` (the reference's
-        ``_predict``); nothing runs when none is queued."""
-        self._call("nni_session_predict", int(bool(force_full_refine)))
+        ``_predict``). Returns False, running nothing, when none is queued."""
+        ran = c_int32(0)
+        self._call("nni_session_predict", int(bool(force_full_refine)), ctypes.byref(ran))
+        return bool(ran.value)
 
     # -- results -------------------------------------------------------------------------------
     def get_mask(self):
@@ -685,3 +687,7 @@ class Session(_Owned):
 
     def request_cancel(self):
         self._call("nni_session_request_cancel")
+
+
+# The reference's session class over this engine (hosts import it by that name).
+from .inference_session import nnInteractiveInferenceSession  # noqa: E402,F401

@@ -78,8 +78,9 @@ class BindingTest(SessionFixture):
         with self.session() as s:
             s.add_point((12, 14, 15), run_prediction=False)
             self.assertEqual(s.get_mask().sum(), 0)
-            s.predict()
+            self.assertTrue(s.predict())
             self.assertGreaterEqual(dice(s.get_mask(), self.a), 0.95)
+            self.assertFalse(s.predict())
             caps = s.capabilities()
             self.assertTrue(caps["supported_interactions"]["points"])
             self.assertEqual(caps["channel_mapping"]["prev_seg"], 0)

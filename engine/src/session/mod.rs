@@ -572,6 +572,12 @@ impl Session {
         Ok(changed)
     }
 
+    /// How many prompts wait for a prediction (added with `run_prediction = false` since the last
+    /// prediction).
+    pub fn queued_prompts(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Predict on the prompts queued without a prediction (`run_prediction = false`): the
     /// reference's `_predict`, the remote protocol's `/predict`. Returns the changed region, or
     /// `None` when nothing is queued (nothing runs, nothing is recorded). The prediction is one
