@@ -35,7 +35,7 @@ describe() {
         reference) echo "reference environment (nninteractive 2.6.0, for the converter)" ;;
         conformance-shared) echo "reference conformance through the C ABI (../shared/conformance)" ;;
         conformance-own) echo "own AutoZoom and refinement cases through the C ABI (tests/conformance)" ;;
-        dropin) echo "the drop-in nnInteractiveInferenceSession: every conformance case through it and through the reference's class side by side (same masks, same boxes returned, same undo answers); napari's, MITK's (torch tensor buffer) and Slicer's call sequences" ;;
+        dropin) echo "pip install nninteractive-native: the wheel (tools/wheel.sh) in a fresh venv without torch; nni-convert and napari's/MITK's own class lookup; every conformance case through the installed drop-in nnInteractiveInferenceSession and the reference's class side by side (same masks, boxes returned, undo answers); napari's, MITK's (torch tensor buffer) and Slicer's call sequences" ;;
         conformance-fast) echo "fast mode (OpenVINO: bfloat16 variant (to_bf16.py) on bfloat16 CPUs, else float32), its bfloat16 emulation on ONNX Runtime (every CPU), and the float16 models (to_fp16.py, run on the CPU) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
         server) echo "nni serve with the official client (nninteractive-client 2.6.0): every conformance case == C ABI, concurrency, capacity, reaping, bad input" ;;
         fuzz) echo "fuzzing (cargo-fuzz, ASan): model files, C ABI call sequences, volume files; 60 s each (NNI_FUZZ_SECONDS)" ;;
@@ -99,7 +99,7 @@ stage_conformance-own() { build_nni && tools/test/conformance tests/conformance;
 stage_dropin() {
     build_nni && tools/setup/ref.sh >/dev/null &&
         .venv-ref/bin/python -m unittest bindings/python/tests/test_inference_session.py &&
-        .venv-ref/bin/python tools/test/dropin.py "${NNI_CONFORMANCE_ROOT:-../shared/conformance}" tests/conformance
+        tools/test/wheel.sh
 }
 stage_conformance-fast() {
     build_nni && tools/test/conformance tests/conformance --precision fast --dice-min 0.98 &&

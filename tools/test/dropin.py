@@ -6,13 +6,16 @@ makes (``add_*_interaction``, ``add_initial_seg_interaction``, ``undo``, ``reset
 on a numpy target buffer each.
 
     .venv-ref/bin/python tools/test/dropin.py CASES_ROOT... [--case NAME ...] [--threads 2]
+        [--installed DIR]
 
 Per step, one line: what each class returned (the region written, or None; True/False for undo)
 and whether they agree; after a step with ``expect``, the drop-in's target buffer is judged against
 the reference's recorded mask as tools/test/conformance.py judges (Dice >= 0.99 and at most 0.5% of
 the union differing; steps after an unstable reference step not judged), and its Dice against the
 reference class run here is shown. Returns are judged on the same steps (equal boxes, equal undo
-answers). The drop-in is bindings/python's. Models are converted (or reused) as the conformance tool does.
+answers). The drop-in is bindings/python's, or with ``--installed DIR`` the one installed into DIR
+(``pip install --no-deps --target DIR WHEEL``: the wheel's package and its bundled library).
+Models are converted (or reused) as the conformance tool does.
 The last line is ``N passed, M failed``; exit status 1 when anything judged failed.
 """
 
@@ -136,14 +139,23 @@ def main():
     parser.add_argument("cases_roots", nargs="+")
     parser.add_argument("--case", action="append", default=[])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--installed", metavar="DIR",
+                        help="the drop-in from DIR (a wheel installed with pip --target), its own library")
     args = parser.parse_args()
 
+    if args.installed:
+        # conformance imported bindings/python's package: forget it, take DIR's (and its library).
+        for name in [m for m in sys.modules if m == "nninteractive_native" or m.startswith("nninteractive_native.")]:
+            del sys.modules[name]
+        sys.path.insert(0, os.path.abspath(args.installed))
+        os.environ.pop("NNI_LIBRARY", None)
     from nninteractive_native.inference_session import nnInteractiveInferenceSession as Ours
     from nnInteractive.inference.inference_session import nnInteractiveInferenceSession as Reference
 
     import nninteractive_native
 
-    print(f"drop-in: {nninteractive_native.__file__}; reference: nninteractive {Reference.INFERENCE_SESSION_VERSION}")
+    print(f"drop-in: {nninteractive_native.__file__} (library {nninteractive_native.load_library()._name}); "
+          f"reference: nninteractive {Reference.INFERENCE_SESSION_VERSION}")
     counts = {"passed": 0, "failed": 0, "unjudged": 0}
     for root in args.cases_roots:
         models = conformance.convert_models(root, os.path.join(REPO, "build", "conformance-models"),

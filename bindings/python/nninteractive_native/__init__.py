@@ -171,6 +171,9 @@ def _find_library():
     env = os.environ.get("NNI_LIBRARY")
     if env:
         return env
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), _lib_name())
+    if os.path.isfile(bundled):  # the wheel carries the library beside this file
+        return bundled
     root = _repo_root()
     found = [
         os.path.join(root, "target", kind, _lib_name())
@@ -301,16 +304,38 @@ def openvino_init(path=None):
     _check(lib, lib.nni_openvino_init(os.fsencode(path) if path else None), "nni_openvino_init")
 
 
+def _wheel_file(package, *patterns):
+    """A file of an installed wheel (``package`` found without importing it), or None."""
+    import glob
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        for pattern in patterns:
+            found = sorted(glob.glob(os.path.join(location, pattern)))
+            if found:
+                return found[-1]
+    return None
+
+
 def _ensure_runtime():
-    # Without NNI_ONNXRUNTIME_PATH / NNI_OPENVINO_PATH, prefer the repository's runtimes to
-    # missing ones (OpenVINO is optional: a failure here leaves the library to report it when a
+    # Without NNI_ONNXRUNTIME_PATH / NNI_OPENVINO_PATH: the repository's runtimes (.deps), else the
+    # ones of the installed onnxruntime (or onnxruntime-gpu) and openvino wheels, found without
+    # importing them (OpenVINO is optional: a failure here leaves the library to report it when a
     # session needs it).
     global _OPENVINO_TRIED
     deps = os.path.join(_repo_root(), ".deps")
     if not _OPENVINO_TRIED and not os.environ.get("NNI_OPENVINO_PATH"):
         _OPENVINO_TRIED = True
         ov = os.path.join(deps, "openvino", "libopenvino_c.so")
-        if sys.platform.startswith("linux") and os.path.isfile(ov):
+        if not os.path.isfile(ov):
+            ov = _wheel_file("openvino", os.path.join("libs", "libopenvino_c.so*"))
+        if sys.platform.startswith("linux") and ov and os.path.isfile(ov):
             try:
                 openvino_init(ov)
             except NniError:
@@ -318,7 +343,9 @@ def _ensure_runtime():
     if _RUNTIME_READY or os.environ.get("NNI_ONNXRUNTIME_PATH") or os.environ.get("ORT_DYLIB_PATH"):
         return
     dep = os.path.join(deps, "onnxruntime", "libonnxruntime.so")
-    if sys.platform.startswith("linux") and os.path.isfile(dep):
+    if not os.path.isfile(dep):
+        dep = _wheel_file("onnxruntime", os.path.join("capi", "libonnxruntime.so*"))
+    if sys.platform.startswith("linux") and dep and os.path.isfile(dep):
         runtime_init(dep)
 
 
@@ -691,3 +718,20 @@ class Session(_Owned):
 
 # The reference's session class over this engine (hosts import it by that name).
 from .inference_session import nnInteractiveInferenceSession  # noqa: E402,F401
+
+
+def patch_reference():
+    """For hosts that import the reference's class by name (SlicerNNInteractive's local mode):
+    afterwards ``from nnInteractive.inference.inference_session import
+    nnInteractiveInferenceSession`` gives this package's class. Where the reference is installed
+    and already imported, its module's attribute is replaced; otherwise a module of that name
+    holding this class is registered (torch is not imported). Returns the class."""
+    import types
+
+    name = "nnInteractive.inference.inference_session"
+    module = sys.modules.get(name)
+    if module is None:
+        module = types.ModuleType(name, "nninteractive_native's stand-in for the reference's module")
+        sys.modules[name] = module
+    module.nnInteractiveInferenceSession = nnInteractiveInferenceSession
+    return nnInteractiveInferenceSession

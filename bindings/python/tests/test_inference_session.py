@@ -176,6 +176,17 @@ class ReferenceSemantics(DropInFixture):
             s.set_image(self.image)  # 3D: the reference asserts 4D
         np.testing.assert_array_equal(self.buffer, before)
 
+    def test_patch_reference_for_hosts_that_import_the_class_by_name(self):
+        code = (
+            "import sys; sys.path.insert(0, %r)\n"
+            "import nninteractive_native as n\n"
+            "ours = n.patch_reference()\n"
+            "from nnInteractive.inference.inference_session import nnInteractiveInferenceSession as C\n"
+            "assert C is ours is n.nnInteractiveInferenceSession, C\n"
+            "assert 'torch' not in sys.modules\n"
+        ) % str(ROOT / "bindings" / "python")
+        subprocess.run([sys.executable, "-c", code], check=True)
+
     def test_numpy_hosts_never_import_torch(self):
         code = (
             "import sys, numpy as np; sys.path.insert(0, %r)\n"
