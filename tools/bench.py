@@ -159,16 +159,24 @@ def reference_worker(model_folder, tmp, threads, autozoom):
     import torch
     from nnInteractive.inference.inference_session import nnInteractiveInferenceSession
 
-    img = np.load(os.path.join(tmp, "image.npy"))
-    prompts = json.load(open(os.path.join(tmp, "prompts.json")))["prompts"]
     s = nnInteractiveInferenceSession(device=torch.device("cpu"), torch_n_threads=threads,
                                       do_autozoom=autozoom, verbose=False)
     s.initialize_from_trained_model_folder(model_folder)
+    replay_worker(s, tmp, "reference")
+
+
+def replay_worker(s, tmp, label):
+    """Replays tmp's image and prompts through a session of the reference's class (the reference,
+    or the drop-in: tools/bench_dropin.py), as hosts call it; JSON lines (per step: seconds,
+    foreground voxels; then the process's peak RSS) out, the final mask to mask_LABEL.npy."""
+    img = np.load(os.path.join(tmp, "image.npy"))
+    prompts = json.load(open(os.path.join(tmp, "prompts.json")))["prompts"]
     t = time.time()
     s.set_image(img[None])
     target = np.zeros(img.shape, np.uint8)
     s.set_target_buffer(target)
-    s._finish_preprocessing_and_initialize_interactions()
+    if hasattr(s, "_finish_preprocessing_and_initialize_interactions"):  # the reference's background work
+        s._finish_preprocessing_and_initialize_interactions()
     out = [{"step": "set_image", "seconds": time.time() - t}]
     ax = lambda v: [v[2], v[1], v[0]]
     for n, p in enumerate(prompts):
@@ -180,7 +188,7 @@ def reference_worker(model_folder, tmp, threads, autozoom):
             s.add_bbox_interaction([[a, b] for a, b in zip(lo, hi)], include_interaction=p["positive"],
                                    run_prediction=True)
         out.append({"step": p["type"], "index": n, "seconds": time.time() - t, "foreground": int(target.sum())})
-    np.save(os.path.join(tmp, "mask_reference.npy"), target)
+    np.save(os.path.join(tmp, f"mask_{label}.npy"), target)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for o in out:
         print(json.dumps(o))
@@ -419,6 +427,21 @@ def conformance_table(replays):
     return lines
 
 
+def splice_docs_block(name, block):
+    """Puts ``block`` (starting ``<!-- NAME -->``, ending ``<!-- /NAME -->``) into
+    docs/performance.md in place of the block of that name, or at the end."""
+    path = os.path.join(REPO, "docs", "performance.md")
+    with open(path) as f:
+        text = f.read()
+    begin, end = text.find(f"<!-- {name} -->"), text.find(f"<!-- /{name} -->")
+    if 0 <= begin < end:
+        text = text[:begin] + block + text[end + len(f"<!-- /{name} -->"):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def write_docs(results, replays, command):
     os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
     with open(os.path.join(REPO, "docs", "performance.json"), "w") as f:
@@ -450,10 +473,10 @@ def write_docs(results, replays, command):
     parts += targets(results, has_bf16)
     parts += conformance_table(replays)
     path = os.path.join(REPO, "docs", "performance.md")
-    if os.path.isfile(path):  # keep the blocks bench_server.py, bench_objects.py and gpu/check.py write
+    if os.path.isfile(path):  # keep the blocks bench_server.py, bench_objects.py, bench_dropin.py and gpu/check.py write
         with open(path) as f:
             old = f.read()
-        for name in ("server-load", "objects", "gpu"):
+        for name in ("server-load", "objects", "gpu", "dropin"):
             begin, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
             if 0 <= begin < end:
                 parts += [old[begin:end + len(f"<!-- /{name} -->")], ""]

@@ -84,16 +84,10 @@ def docs_block(rows, command, model):
 
 
 def write_docs(block):
-    path = os.path.join(REPO, "docs", "performance.md")
-    with open(path) as f:
-        text = f.read()
-    begin, end = text.find("<!-- objects -->"), text.find("<!-- /objects -->")
-    if 0 <= begin < end:
-        text = text[:begin] + block + text[end + len("<!-- /objects -->"):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench import splice_docs_block
+
+    splice_docs_block("objects", block)
 
 
 def main():
