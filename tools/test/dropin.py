@@ -6,15 +6,18 @@ makes (``add_*_interaction``, ``add_initial_seg_interaction``, ``undo``, ``reset
 on a numpy target buffer each.
 
     .venv-ref/bin/python tools/test/dropin.py CASES_ROOT... [--case NAME ...] [--threads 2]
-        [--installed DIR]
+        [--installed [DIR]] [--no-reference]
 
 Per step, one line: what each class returned (the region written, or None; True/False for undo)
 and whether they agree; after a step with ``expect``, the drop-in's target buffer is judged against
 the reference's recorded mask as tools/test/conformance.py judges (Dice >= 0.99 and at most 0.5% of
 the union differing; steps after an unstable reference step not judged), and its Dice against the
 reference class run here is shown. Returns are judged on the same steps (equal boxes, equal undo
-answers). The drop-in is bindings/python's, or with ``--installed DIR`` the one installed into DIR
-(``pip install --no-deps --target DIR WHEEL``: the wheel's package and its bundled library).
+answers). The drop-in is bindings/python's, or with ``--installed`` the environment's (a wheel
+installed into it), or with ``--installed DIR`` the one installed into DIR (``pip install --no-deps
+--target DIR WHEEL``): the wheel's package and its bundled library. ``--no-reference`` runs the
+drop-in alone (an environment without torch, such as a fresh venv with only the wheel): its masks
+judged against the recorded ones, nothing compared with a live reference.
 Models are converted (or reused) as the conformance tool does.
 The last line is ``N passed, M failed``; exit status 1 when anything judged failed.
 """
@@ -76,7 +79,8 @@ def normal(value):
 
 
 def run_case(case_dir, cases_root, models, args, ours_cls, ref_cls, counts):
-    import torch
+    if ref_cls is not None:
+        import torch
 
     name = os.path.basename(case_dir)
     with open(os.path.join(case_dir, "case.json")) as f:
@@ -87,10 +91,14 @@ def run_case(case_dir, cases_root, models, args, ours_cls, ref_cls, counts):
 
     ours = ours_cls(device="cpu", torch_n_threads=args.threads, do_autozoom=autozoom)
     ours.initialize_from_trained_model_folder(os.path.dirname(models[model_folder]), 0, "checkpoint_final.pth")
-    ref = quiet(ref_cls, device=torch.device("cpu"), torch_n_threads=args.threads, do_autozoom=autozoom)
-    quiet(ref.initialize_from_trained_model_folder, model_folder, 0, "checkpoint_final.pth")
+    sessions = [("ours", ours)]
+    ref = None
+    if ref_cls is not None:
+        ref = quiet(ref_cls, device=torch.device("cpu"), torch_n_threads=args.threads, do_autozoom=autozoom)
+        quiet(ref.initialize_from_trained_model_folder, model_folder, 0, "checkpoint_final.pth")
+        sessions.append(("ref", ref))
     buffers = {}
-    for label, session in (("ours", ours), ("ref", ref)):
+    for label, session in sessions:
         quiet(session.set_image, image[None], {"spacing": [1.0, 1.0, 1.0]})
         buffers[label] = np.zeros(image.shape, dtype=np.uint8)
         session.set_target_buffer(buffers[label])
@@ -106,32 +114,39 @@ def run_case(case_dir, cases_root, models, args, ours_cls, ref_cls, counts):
         t0 = time.time()
         got = normal(call(ours, step, case_dir, reference=False))
         t_ours = time.time() - t0
-        t0 = time.time()
-        want = normal(call(ref, step, case_dir, reference=True))
-        t_ref = time.time() - t0
-        same = got == want
-        line = f"{name:<28} step {idx:03d} {op:<{width}}  returns ours {got} ref {want}: {'same' if same else 'DIFFER'}"
-        if unstable:
+        line = f"{name:<28} step {idx:03d} {op:<{width}}  returns ours {got}"
+        t_ref = 0.0
+        if ref is not None:
+            t0 = time.time()
+            want = normal(call(ref, step, case_dir, reference=True))
+            t_ref = time.time() - t0
+            same = got == want
+            line += f" ref {want}: {'same' if same else 'DIFFER'}"
+            if unstable:
+                line += " (reference unstable: not judged)"
+                counts["unjudged"] += 1
+            else:
+                counts["passed" if same else "failed"] += 1
+        elif unstable:
             line += " (reference unstable: not judged)"
             counts["unjudged"] += 1
-        else:
-            counts["passed" if same else "failed"] += 1
         if "expect" in step:
             expect = load_array(os.path.join(case_dir, step["expect"]))
             dice, diff, union, ok = conformance.compare(buffers["ours"], expect)
-            live = conformance.compare(buffers["ours"], buffers["ref"])
-            line += (f"; buffer vs recorded Dice {dice:.5f} differing {diff} of {union}, vs the reference here "
-                     f"Dice {live[0]:.5f}: ")
+            line += f"; buffer vs recorded Dice {dice:.5f} differing {diff} of {union}"
+            if ref is not None:
+                line += f", vs the reference here Dice {conformance.compare(buffers['ours'], buffers['ref'])[0]:.5f}"
+            line += ": "
             if unstable:
                 line += "not judged"
             else:
                 line += "PASS" if ok else "FAIL"
                 counts["passed" if ok else "failed"] += 1
-        line += f"  ({t_ours:.2f}s, ref {t_ref:.2f}s)"
+        line += f"  ({t_ours:.2f}s" + (f", ref {t_ref:.2f}s)" if ref is not None else ")")
         print(line)
         sys.stdout.flush()
     del ours.network
-    del ref
+    del ref, sessions
 
 
 def main():
@@ -139,27 +154,36 @@ def main():
     parser.add_argument("cases_roots", nargs="+")
     parser.add_argument("--case", action="append", default=[])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--installed", metavar="DIR",
-                        help="the drop-in from DIR (a wheel installed with pip --target), its own library")
+    parser.add_argument("--installed", metavar="DIR", nargs="?", const="",
+                        help="the installed drop-in (from DIR, a wheel installed with pip --target; without DIR, "
+                             "this environment's), with its own library")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="the drop-in alone, judged against the recorded masks (no torch needed)")
     args = parser.parse_args()
 
-    if args.installed:
-        # conformance imported bindings/python's package: forget it, take DIR's (and its library).
+    if args.installed is not None:
+        # conformance imported bindings/python's package: forget it, take the installed one.
         for name in [m for m in sys.modules if m == "nninteractive_native" or m.startswith("nninteractive_native.")]:
             del sys.modules[name]
-        sys.path.insert(0, os.path.abspath(args.installed))
+        bindings = os.path.join(REPO, "bindings", "python")
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != bindings]
+        if args.installed:
+            sys.path.insert(0, os.path.abspath(args.installed))
         os.environ.pop("NNI_LIBRARY", None)
     from nninteractive_native.inference_session import nnInteractiveInferenceSession as Ours
-    from nnInteractive.inference.inference_session import nnInteractiveInferenceSession as Reference
 
     import nninteractive_native
 
+    Reference = None
+    if not args.no_reference:
+        from nnInteractive.inference.inference_session import nnInteractiveInferenceSession as Reference
     print(f"drop-in: {nninteractive_native.__file__} (library {nninteractive_native.load_library()._name}); "
-          f"reference: nninteractive {Reference.INFERENCE_SESSION_VERSION}")
+          f"reference: {'nninteractive ' + Reference.INFERENCE_SESSION_VERSION if Reference else 'none (recorded masks only)'}")
     counts = {"passed": 0, "failed": 0, "unjudged": 0}
     for root in args.cases_roots:
         models = conformance.convert_models(root, os.path.join(REPO, "build", "conformance-models"),
-                                            sys.executable, args.threads, False)
+                                            os.environ.get("NNI_REF_PYTHON", os.path.join(REPO, ".venv-ref", "bin", "python")),
+                                            args.threads, False)
         cases_dir = os.path.join(root, "cases")
         for name in sorted(os.listdir(cases_dir)):
             if args.case and name not in args.case:

@@ -2,8 +2,9 @@
 # The wheel as users get it (tools/wheel.sh builds it):
 #  1. a fresh venv, `pip install "dist/...whl[cpu]"` and nothing else: no torch comes with it; from
 #     outside the repository (no NNI_LIBRARY, no NNI_ONNXRUNTIME_PATH: the bundled library and the
-#     onnxruntime wheel's) the drop-in segments a phantom and never imports torch; the version is
-#     the library's; `nni` runs; `nni-convert` without the [convert] extra names it;
+#     onnxruntime wheel's) the drop-in segments a phantom and never imports torch, and replays
+#     every conformance case with the reference's recorded masks; the version is the library's;
+#     `nni` runs; `nni-convert` without the [convert] extra names it;
 #  2. `nni-convert` (from the wheel, with the reference environment's torch and nnInteractive)
 #     converts a trained test model, and napari's and MITK's own class lookup
 #     (tools/test/host_lookup.py) picks the native class from the folder and replays a case;
@@ -63,6 +64,16 @@ print(f"drop-in from {nni.__file__}: library {lib}, ONNX Runtime from the onnxru
       f"{s.network}; point -> box {box}, Dice {dice:.4f}; torch not imported")
 PY
 ) && ok "the installed drop-in segments from outside the repository" || fail "the installed drop-in"
+# every conformance case through the drop-in in that venv alone (judged against the recorded masks)
+if (cd "$work/outside" && env -u NNI_LIBRARY -u NNI_ONNXRUNTIME_PATH -u NNI_OPENVINO_PATH "$work/venv/bin/python" \
+        "$repo/tools/test/dropin.py" --installed --no-reference \
+        "$(cd "$repo" && realpath "${NNI_CONFORMANCE_ROOT:-../shared/conformance}")" "$repo/tests/conformance" \
+        >"$work/fresh-venv-cases.log" 2>&1); then
+    ok "the fresh venv replays every conformance case with the reference's masks: $(tail -n 1 "$work/fresh-venv-cases.log")"
+else
+    grep -E "FAIL|Error|error" "$work/fresh-venv-cases.log" | head -20
+    fail "the fresh venv's replay of the conformance cases: $(tail -n 1 "$work/fresh-venv-cases.log")"
+fi
 if out=$(cd "$work/outside" && "$work/venv/bin/nni" --version 2>&1); then ok "nni --version: $out"; else fail "nni: $out"; fi
 if out=$(cd "$work/outside" && env -u NNI_REF_PYTHON -u NNI_ONNX_PYTHON "$work/venv/bin/nni-convert" "$repo/tests/conformance/models/tiny-trained-p64" "$work/x" 2>&1); then
     fail "nni-convert without the [convert] extra should refuse: $out"
