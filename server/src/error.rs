@@ -76,6 +76,25 @@ impl From<NniaError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The response, telling the client to close the connection: for a rejection sent before
+    /// the request's body is read (an unauthenticated request, an unknown path), after which
+    /// hyper closes the connection, and an unauthenticated body is not worth reading.
+    pub fn closing(self) -> Response {
+        let mut resp = self.into_response();
+        close_connection(&mut resp);
+        resp
+    }
+}
+
+/// Adds `Connection: close` to `resp`.
+fn close_connection(resp: &mut Response) {
+    resp.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        HeaderValue::from_static("close"),
+    );
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "detail": self.detail });
@@ -88,10 +107,7 @@ impl IntoResponse for ApiError {
             // The rest of an over-limit body is never read: the connection cannot carry another
             // request, so the client is told not to reuse it (else its next request on that
             // connection fails with "server disconnected").
-            resp.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                HeaderValue::from_static("close"),
-            );
+            close_connection(&mut resp);
         }
         resp
     }

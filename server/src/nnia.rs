@@ -160,61 +160,75 @@ pub fn unpack(buf: &[u8], max_bytes: usize) -> Result<WireArray, NniaError> {
                 dtype.name()
             ))
         })?;
+    // First the chunk table, whole: every chunk's lengths, its blosc2 header and frame size
+    // checked against the bytes present and the declared size, before anything is allocated (a
+    // 45-byte body declaring 2^31 voxels and no chunks made the server reserve and zero 2 GiB).
+    let nchunks = c.u32("chunk count")? as usize;
+    let mut chunks: Vec<(&[u8], usize)> = Vec::new(); // grows with chunks present, not nchunks
+    let mut declared = 0usize;
+    for i in 0..nchunks {
+        let ulen = c.u64("chunk length")?;
+        let clen = c.u64("chunk length")?;
+        let ulen = usize::try_from(ulen).map_err(|_| malformed("chunk length overflows"))?;
+        let clen = usize::try_from(clen).map_err(|_| malformed("chunk length overflows"))?;
+        if ulen > total - declared {
+            return Err(malformed(format!(
+                "chunk {i} holds {ulen} bytes, only {} remain of the declared {total}",
+                total - declared
+            )));
+        }
+        if ulen % dtype.size() != 0 {
+            return Err(malformed(format!(
+                "chunk {i} length {ulen} is not a multiple of the item size {}",
+                dtype.size()
+            )));
+        }
+        let src = c.take(clen, "chunk")?;
+        if src.len() < CHUNK_HEADER_BYTES {
+            return Err(malformed(format!(
+                "chunk {i} has {} bytes, less than a blosc2 chunk header ({CHUNK_HEADER_BYTES})",
+                src.len()
+            )));
+        }
+        // c-blosc2 trusts the header's compressed size: a "repeated value" chunk whose header
+        // claims more bytes than the chunk holds is read past its end (fuzz finding, session
+        // 5). A chunk as blosc2 writes it is exactly its header's compressed size.
+        let header_cbytes = u32::from_le_bytes([src[12], src[13], src[14], src[15]]) as usize;
+        if header_cbytes != src.len() {
+            return Err(malformed(format!(
+                "chunk {i} has {} bytes, its blosc2 header says {header_cbytes}",
+                src.len()
+            )));
+        }
+        let frame_bytes = blosc2::chunk::Chunk::from_compressed(src.into())
+            .map_err(|e| malformed(format!("chunk {i} is not a blosc2 chunk ({e:?})")))?
+            .nbytes();
+        if frame_bytes != ulen {
+            return Err(malformed(format!(
+                "chunk {i} size mismatch: header says {ulen} bytes, its blosc2 frame says {frame_bytes}"
+            )));
+        }
+        declared += ulen;
+        chunks.push((src, ulen));
+    }
+    if declared != total {
+        return Err(malformed(format!(
+            "payload size mismatch: the shape declares {total} bytes, the chunks hold {declared}"
+        )));
+    }
+
     let mut storage: Vec<u64> = Vec::new();
     let words = total.div_ceil(8);
     storage
         .try_reserve_exact(words)
         .map_err(|_| NniaError::OutOfMemory(format!("cannot allocate {total} bytes")))?;
     storage.resize(words, 0);
-
-    let nchunks = c.u32("chunk count")? as usize;
     let mut decoder = blosc2::chunk::Decoder::new(blosc2::DParams::default())
         .map_err(|e| malformed(format!("blosc2 decoder: {e:?}")))?;
     let mut written = 0usize;
     {
         let out: &mut [u8] = bytemuck::cast_slice_mut(&mut storage);
-        for i in 0..nchunks {
-            let ulen = c.u64("chunk length")?;
-            let clen = c.u64("chunk length")?;
-            let ulen = usize::try_from(ulen).map_err(|_| malformed("chunk length overflows"))?;
-            let clen = usize::try_from(clen).map_err(|_| malformed("chunk length overflows"))?;
-            if ulen > total - written {
-                return Err(malformed(format!(
-                    "chunk {i} holds {ulen} bytes, only {} remain of the declared {total}",
-                    total - written
-                )));
-            }
-            if ulen % dtype.size() != 0 {
-                return Err(malformed(format!(
-                    "chunk {i} length {ulen} is not a multiple of the item size {}",
-                    dtype.size()
-                )));
-            }
-            let src = c.take(clen, "chunk")?;
-            if src.len() < CHUNK_HEADER_BYTES {
-                return Err(malformed(format!(
-                    "chunk {i} has {} bytes, less than a blosc2 chunk header ({CHUNK_HEADER_BYTES})",
-                    src.len()
-                )));
-            }
-            // c-blosc2 trusts the header's compressed size: a "repeated value" chunk whose header
-            // claims more bytes than the chunk holds is read past its end (fuzz finding, session
-            // 5). A chunk as blosc2 writes it is exactly its header's compressed size.
-            let header_cbytes = u32::from_le_bytes([src[12], src[13], src[14], src[15]]) as usize;
-            if header_cbytes != src.len() {
-                return Err(malformed(format!(
-                    "chunk {i} has {} bytes, its blosc2 header says {header_cbytes}",
-                    src.len()
-                )));
-            }
-            let frame_bytes = blosc2::chunk::Chunk::from_compressed(src.into())
-                .map_err(|e| malformed(format!("chunk {i} is not a blosc2 chunk ({e:?})")))?
-                .nbytes();
-            if frame_bytes != ulen {
-                return Err(malformed(format!(
-                    "chunk {i} size mismatch: header says {ulen} bytes, its blosc2 frame says {frame_bytes}"
-                )));
-            }
+        for (i, &(src, ulen)) in chunks.iter().enumerate() {
             let dst = &mut out[written..written + ulen];
             // SAFETY: `u8` and `MaybeUninit<u8>` have the same layout, and every byte of `dst` is
             // initialised (zeroed above), so viewing it as possibly-uninitialised is sound; the
@@ -399,5 +413,30 @@ mod tests {
         let mut lie = good.clone();
         lie[header..header + 8].copy_from_slice(&(100u64).to_le_bytes());
         assert!(err(&lie, 1 << 20).contains("mismatch"));
+    }
+
+    #[test]
+    fn the_chunk_table_is_checked_before_anything_is_allocated() {
+        // A header declaring 2^40 uint8 voxels (1 TiB, under the limit given here) and no chunks:
+        // refused as malformed from the chunk table alone. Had the buffer been reserved first,
+        // this would be "cannot allocate" (or, for 2 GiB, 2 GiB reserved and zeroed for a
+        // 45-byte body).
+        let mut body = Vec::new();
+        body.extend_from_slice(MAGIC);
+        body.extend_from_slice(&[VERSION, 1, 3, 5]);
+        body.extend_from_slice(b"uint8");
+        for d in [1u64 << 20, 1 << 10, 1 << 10] {
+            body.extend_from_slice(&d.to_le_bytes());
+        }
+        body.extend_from_slice(&0u32.to_le_bytes());
+        let e = err(&body, usize::MAX / 2);
+        assert!(
+            e.contains("declares 1099511627776 bytes, the chunks hold 0"),
+            "{e}"
+        );
+        // A chunk count far above the chunks present costs nothing either.
+        let n = body.len();
+        body[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(err(&body, usize::MAX / 2).contains("truncated"));
     }
 }

@@ -34,6 +34,11 @@ pub const META_HEADER: &str = "x-meta";
 pub const LEASE_HEADER: &str = "x-lease-token";
 
 type Shared = State<Arc<AppState>>;
+/// A request body, read whole before the handler runs. Every POST handler takes one, also where it
+/// ignores it: a body left unread when the response is sent makes hyper close the connection
+/// without `Connection: close` (when the body arrives after the headers, as clients often send
+/// it), and the client's next request on that pooled connection fails with "server disconnected"
+/// (the server stage's one-off failure, reproduced with the body sent 50 ms after the headers).
 type Body = Result<Bytes, BytesRejection>;
 
 /// The server's routes over `state`.
@@ -60,7 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
         .merge(authenticated)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found").closing() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -76,9 +81,9 @@ async fn require_auth(State(st): Shared, req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         match given {
-            None => return ApiError::unauthorized("Missing bearer token").into_response(),
+            None => return ApiError::unauthorized("Missing bearer token").closing(),
             Some(g) if !same_secret(g.as_bytes(), key.as_bytes()) => {
-                return ApiError::unauthorized("Invalid bearer token").into_response()
+                return ApiError::unauthorized("Invalid bearer token").closing()
             }
             Some(_) => {}
         }
@@ -125,7 +130,37 @@ fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     })
 }
 
-/// The `X-Meta` header's JSON (absent: `{}`).
+/// Deepest nesting of arrays and objects an `X-Meta` header may have (the protocol's is 3:
+/// `{"interaction_bbox": [[lo, hi], ...]}`).
+const MAX_META_DEPTH: usize = 8;
+
+/// How deeply `text`'s arrays and objects nest (brackets inside strings not counted).
+fn json_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The `X-Meta` header's JSON (absent: `{}`), nested at most `MAX_META_DEPTH` deep.
 fn meta_header<T: DeserializeOwned>(headers: &HeaderMap) -> Result<T, ApiError> {
     let text = match headers.get(META_HEADER) {
         None => "{}",
@@ -133,6 +168,12 @@ fn meta_header<T: DeserializeOwned>(headers: &HeaderMap) -> Result<T, ApiError> 
             .to_str()
             .map_err(|_| ApiError::bad_request("Bad X-Meta: not ASCII"))?,
     };
+    let depth = json_nesting(text);
+    if depth > MAX_META_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "Bad X-Meta: nested {depth} deep (at most {MAX_META_DEPTH})"
+        )));
+    }
     serde_json::from_str(text).map_err(|e| ApiError::bad_request(format!("Bad X-Meta: {e}")))
 }
 
@@ -241,7 +282,7 @@ async fn capabilities(State(st): Shared) -> Json<Value> {
     Json(st.capabilities.clone())
 }
 
-async fn claim(State(st): Shared) -> Result<Json<Value>, ApiError> {
+async fn claim(State(st): Shared, _body: Body) -> Result<Json<Value>, ApiError> {
     let made = st.clone();
     match st.registry.claim(move || made.new_session()) {
         Ok(token) => Ok(Json(json!({
@@ -263,12 +304,16 @@ async fn claim(State(st): Shared) -> Result<Json<Value>, ApiError> {
     }
 }
 
-async fn release(State(st): Shared, headers: HeaderMap) -> Json<Value> {
+async fn release(State(st): Shared, headers: HeaderMap, _body: Body) -> Json<Value> {
     st.registry.release(token(&headers));
     Json(json!({"released": true}))
 }
 
-async fn heartbeat(State(st): Shared, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn heartbeat(
+    State(st): Shared,
+    headers: HeaderMap,
+    _body: Body,
+) -> Result<Json<Value>, ApiError> {
     let lease = lease(&st, &headers)?;
     Ok(Json(
         json!({"remaining_seconds": st.registry.remaining_seconds(&lease)}),
@@ -396,6 +441,7 @@ async fn set_do_autozoom(
 async fn reset_interactions(
     State(st): Shared,
     headers: HeaderMap,
+    _body: Body,
 ) -> Result<Json<Value>, ApiError> {
     session_json(st, &headers, |s| {
         s.reset()?;
@@ -406,7 +452,7 @@ async fn reset_interactions(
 
 // ------------------------------------------------------------------ prompts and predictions
 
-async fn undo(State(st): Shared, headers: HeaderMap) -> Result<ChangeReply, ApiError> {
+async fn undo(State(st): Shared, headers: HeaderMap, _body: Body) -> Result<ChangeReply, ApiError> {
     session_change(st, &headers, |s| s.undo()).await
 }
 
@@ -557,4 +603,21 @@ async fn add_initial_seg(
         s.add_initial_seg(&mask, meta.run_prediction)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_nesting;
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings() {
+        assert_eq!(json_nesting("{}"), 1);
+        assert_eq!(
+            json_nesting(r#"{"interaction_bbox": [[0, 2], [0, 2], [0, 9]]}"#),
+            3
+        );
+        assert_eq!(json_nesting(r#"{"a": "[[[[{{{{", "b": "\"[[["}"#), 1);
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(json_nesting(&deep), 300);
+    }
 }

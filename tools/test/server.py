@@ -29,6 +29,7 @@ import json
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -442,6 +443,51 @@ def nnia(arr, **kw):
     return pack_array(np.ascontiguousarray(arr), **kw)
 
 
+def pooled_connections(url, lease):
+    """A client that reuses its connection (httpx's pool, the official client's) sends a small
+    JSON body to /heartbeat, /undo and /reset_interactions, often after the headers in a packet of
+    its own. The server must read it before answering, else it closes the connection after the
+    reply without saying so and the client's next request on it fails ("Server disconnected
+    without sending a response": the server stage's one-off failure). Here the body comes 50 ms
+    after the headers, then a second request goes over the same connection."""
+    host, port = url.split("//")[1].split(":")
+    extra = "".join(f"{k}: {v}\r\n" for k, v in lease.items())
+
+    def exchange(sock, head, body=b""):
+        sock.sendall(head.encode())
+        if body:
+            time.sleep(0.05)
+            sock.sendall(body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        header, rest = data.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"content-length: *(\d+)", header, re.I).group(1))
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return None
+            rest += chunk
+        return header.split(b"\r\n")[0].decode()
+
+    for path in ("/heartbeat", "/undo", "/reset_interactions"):
+        kept = 0
+        for _ in range(5):
+            with socket.create_connection((host, int(port)), timeout=30) as sock:
+                first = exchange(sock, f"POST {path} HTTP/1.1\r\nHost: t\r\n{extra}Content-Type: application/json\r\n"
+                                       "Content-Length: 2\r\n\r\n", b"{}")
+                try:
+                    second = exchange(sock, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                except OSError:
+                    second = None
+                kept += int(first is not None and " 200 " in first and second is not None)
+        check(f"bad input: {path} with its body after the headers keeps the connection for the next request",
+              kept == 5, f"{kept} of 5 connections carried a second request")
+
+
 def section_bad_input(nni, onnx, case_dir):
     key = "s3cret-key"
     server = Server(nni, onnx, "--api-key", key, "--max-upload-mb", "8")
@@ -466,6 +512,11 @@ def section_bad_input(nni, onnx, case_dir):
                "lease expired or unknown")
         expect("missing lease", h.post("/heartbeat", headers=auth), 410, "lease token missing")
         expect("unknown path", h.get("/nope", headers=auth), 404, "not found")
+        for name, resp in (("no API key", h.post("/claim", content=b"{}")),
+                           ("unknown path", h.post("/nope", headers=auth, content=b"{}"))):
+            # sent before the body is read: the server closes, so it must say so
+            check(f"bad input: {name}: the reply says Connection: close",
+                  resp.headers.get("connection", "").lower() == "close", resp.headers.get("connection"))
 
         rs = nnInteractiveRemoteInferenceSession(url, api_key=key)
         lease = {**auth, "X-Lease-Token": rs._lease_token}
@@ -501,6 +552,13 @@ def section_bad_input(nni, onnx, case_dir):
               over.headers.get("connection", "").lower() == "close", over.headers.get("connection"))
         expect("malformed X-Meta", h.post("/set_image", content=good, headers={**bin_h, "X-Meta": "{nope"}), 400,
                "x-meta")
+        deep = '{"image_properties": ' + "[" * 300 + "]" * 300 + "}"
+        expect("X-Meta nested 300 deep", h.post("/set_image", content=good, headers={**bin_h, "X-Meta": deep}), 400,
+               "nested 301 deep")
+        no_chunks = bytearray(good[:chunk_at - 4]) + struct.pack("<I", 0)
+        expect("a header declaring voxels and no chunks", h.post("/set_image", content=bytes(no_chunks),
+                                                                 headers=bin_h), 400, "the chunks hold 0")
+        pooled_connections(url, lease)
         expect("a prompt before any image",
                h.post("/add_point_interaction", json={"coordinates": [1, 1, 1], "include_interaction": True},
                       headers=lease), 400, "no image")
