@@ -424,37 +424,44 @@ class nnInteractiveInferenceSession:
         if not self.supports_undo or self._steps_since_prompt == 0 or self._session is None:
             return False
         session = self._need_image()
-        old = None
-        if self.target_buffer is not None:
-            old = _as_numpy(self.target_buffer, "target_buffer").copy()
+        hull = None  # what the engine's undo steps rewrote (a region each)
         for _ in range(self._steps_since_prompt):
             session.undo()
+            changed = session.get_changed_region()
+            if changed is not None:
+                lo, hi = changed
+                hull = changed if hull is None else (
+                    [min(a, b) for a, b in zip(hull[0], lo)], [max(a, b) for a, b in zip(hull[1], hi)])
         self._steps_since_prompt = 0
-        mask = session.get_mask()
         self._last_paste_bbox = None
-        if old is not None:
-            differ = np.nonzero(old != mask)
+        if hull is not None and self.target_buffer is not None:
+            # Only the voxels that changed are written; _last_paste_bbox is their bounding box,
+            # as the reference's diff of the buffer before and after the restore.
+            self._check_buffer()
+            lo, hi = hull
+            region = tuple(slice(a, b) for a, b in zip(lo, hi))
+            mask = session.get_mask_region(lo, hi)
+            differ = np.nonzero(_as_numpy(self.target_buffer[region], "target_buffer") != mask)
             if differ[0].size:
-                lo = [int(d.min()) for d in differ]
-                hi = [int(d.max()) + 1 for d in differ]
-                self._write(lo, hi, np.ascontiguousarray(mask[tuple(slice(a, b) for a, b in zip(lo, hi))]))
-                self._last_paste_bbox = _bbox(lo, hi)
+                d_lo = [int(d.min()) for d in differ]
+                d_hi = [int(d.max()) + 1 for d in differ]
+                inner = tuple(slice(a, b) for a, b in zip(d_lo, d_hi))
+                w_lo, w_hi = [a + b for a, b in zip(lo, d_lo)], [a + b for a, b in zip(lo, d_hi)]
+                self._write(w_lo, w_hi, np.ascontiguousarray(mask[inner]))
+                self._last_paste_bbox = _bbox(w_lo, w_hi)
         return True
 
     def undo_step(self):
         """The engine's deeper history: undo one step (a prompt, or a prediction of queued
         prompts); False when there is none. Writes the target buffer."""
-        session = self._need_image()
-        if not session.undo():
-            return False
-        self._steps_since_prompt = 0
-        self._last_paste_bbox = self._copy_changed()
-        return True
+        return self._history_step(self._need_image().undo)
 
     def redo_step(self):
         """Re-applies the step ``undo_step()`` took back last; False when there is none."""
-        session = self._need_image()
-        if not session.redo():
+        return self._history_step(self._need_image().redo)
+
+    def _history_step(self, step):
+        if not step():
             return False
         self._steps_since_prompt = 0
         self._last_paste_bbox = self._copy_changed()
