@@ -13,8 +13,9 @@
 #    Mitk*Exports.h, CppMicroServices' config/export headers, the module init source) from MITK's
 #    own templates with `cmake -P tools/check/mitk_headers.cmake`.
 # 2. Takes ITK 5.4, VTK 9.6, Eigen, nlohmann-json and Qt 6 (headers and moc) from Debian sid with
-#    tools/setup/debian_unpack.sh (per-user cache, nothing installed); sid's moc needs a newer
-#    glibc than the machine's, so it runs under sid's own loader and libc (also unpacked).
+#    tools/setup/debian_unpack.sh (per-user cache, nothing installed); Qt 6 and the command running
+#    its moc come from tools/check/sid_qt6.sh (shared with slicer_qt.sh: sid's moc needs a newer
+#    glibc than the machine's, so it runs under sid's own loader and libc, also unpacked).
 # 3. Configures mitk_module/ as MITK's CMakeLists.txt consumes an extension directory
 #    (tools/check/mitk_extension.cmake: ModuleList.cmake, mitk_create_module's keywords read from
 #    MITK, module dependencies, files.cmake), with the nninteractive package installed from
@@ -78,11 +79,14 @@ unpack() { # SUITE NAME PACKAGE...: prints the unpacked directory
     fi
     echo "$out"
 }
+source tools/check/sid_qt6.sh
 status=0
-deps=$(unpack sid mitk-check qt6-base-dev qt6-base-dev-tools libinsighttoolkit5-dev libvtk9-dev \
-    libeigen3-dev nlohmann-json3-dev) || status=$?
+deps=$(unpack sid mitk-check libinsighttoolkit5-dev libvtk9-dev libeigen3-dev nlohmann-json3-dev) || status=$?
 if [ $status -eq 0 ]; then
-    mocrt=$(unpack sid mitk-moc libc6 libstdc++6 libgcc-s1 libpcre2-16-0) || { status=$?; deps=$mocrt; }
+    sid_qt6 >/dev/null || status=$?
+    if [ $status -eq 3 ]; then
+        deps="SKIP: MITK compile check: Qt 6 (qt6-base-dev) is missing from Debian sid"
+    fi
 fi
 if [ $status -eq 3 ]; then
     echo "$deps" # the SKIP line
@@ -91,15 +95,12 @@ elif [ $status -ne 0 ]; then
     exit 1
 fi
 pkgver() { sed -n "s/^package $1 //p" "$deps/packages.txt"; }
-qt_ver=$(pkgver qt6-base-dev) itk_ver=$(pkgver libinsighttoolkit5-dev) vtk_ver=$(pkgver libvtk9-dev)
+qt_ver=$SID_QT6_VERSION itk_ver=$(pkgver libinsighttoolkit5-dev) vtk_ver=$(pkgver libvtk9-dev)
 eigen_ver=$(pkgver libeigen3-dev)
 itk_inc=$(ls -d "$deps"/usr/include/ITK-5.* | head -n 1)
 vtk_inc=$(ls -d "$deps"/usr/include/vtk-9.* | head -n 1)
-qt_inc=$deps/usr/include/x86_64-linux-gnu/qt6
-moc() {
-    "$mocrt/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$mocrt/usr/lib/x86_64-linux-gnu" \
-        "$deps/usr/lib/qt6/libexec/moc" "$@"
-}
+qt_inc=$SID_QT6_ROOT/usr/include/x86_64-linux-gnu/qt6
+moc() { "${SID_QT6_MOC[@]}" "$@"; }
 
 # --- 1. MITK's generated headers
 cmake -DMITK_SOURCE_DIR="$mitk" -DOUT="$work/gen" -DMITK_REVISION_ID="$commit" \

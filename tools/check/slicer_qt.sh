@@ -134,29 +134,25 @@ itk_root=$(unpack sid itk-5.4 "libinsighttoolkit5-dev=5.4.*") || itk_root=$(unpa
 itk_inc=$(ls -d "$itk_root"/usr/include/ITK-5.* | head -n 1)
 itk_version=$(sed -n 's/^package libinsighttoolkit5-dev //p' "$itk_root/packages.txt")
 
-declare -A qt_root qt_moc qt_inc qt_version result
-moc_runner=()
+source "$repo/tools/check/sid_qt6.sh"
+declare -A qt_root qt_inc qt_version result
+declare -a qt5_moc
 for major in $qt_versions; do
     case $major in
     5)
         root=$(unpack bookworm slicer-qt5 qtbase5-dev qtbase5-dev-tools) || die "no Qt 5 from Debian bookworm"
-        qt_moc[5]="$root/usr/lib/qt5/bin/moc"
+        qt5_moc=("$root/usr/lib/qt5/bin/moc")
         qt_inc[5]="$root/usr/include/x86_64-linux-gnu/qt5"
         ;;
     6)
-        if ! root=$(unpack sid slicer-qt6 qt6-base-dev qt6-base-dev-tools); then
-            result[6]="not run: Debian sid has no qt6-base-dev"
+        # sid's Qt 6, its moc run under sid's own runtime where the machine's is older
+        # (tools/check/sid_qt6.sh, shared with mitk.sh).
+        if ! sid_qt6 >/dev/null; then
+            result[6]="not run: Qt 6 (qt6-base-dev and its moc) could not be had from Debian sid"
             continue
         fi
-        qt_moc[6]="$root/usr/lib/qt6/libexec/moc"
+        root=$SID_QT6_ROOT
         qt_inc[6]="$root/usr/include/x86_64-linux-gnu/qt6"
-        # sid's moc needs sid's C and C++ runtime where the machine's are older: run it with sid's
-        # dynamic loader and libraries.
-        if ! "${qt_moc[6]}" -v >/dev/null 2>&1; then
-            rt=$(unpack sid slicer-moc-runtime libc6 libstdc++6 libgcc-s1 libpcre2-16-0) ||
-                die "Qt 6's moc does not run here and sid's runtime could not be had"
-            moc_runner=("$rt/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$rt/usr/lib/x86_64-linux-gnu")
-        fi
         ;;
     *) die "SLICER_QT_VERSIONS: $major is not 5 or 6" ;;
     esac
@@ -193,8 +189,7 @@ for major in $qt_versions; do
     for i in "${includes[@]}"; do [ "$i" = -isystem ] || moc_includes+=(-I"${i#-I}"); done
     flags=(-std=c++17 -fPIC -O0 -Wall -Wextra)
 
-    run_moc=("${qt_moc[$major]}")
-    [ "$major" = 6 ] && run_moc=("${moc_runner[@]}" "${qt_moc[$major]}")
+    if [ "$major" = 6 ]; then run_moc=("${SID_QT6_MOC[@]}"); else run_moc=("${qt5_moc[@]}"); fi
     echo "== Qt ${qt_version[$major]}: moc ($("${run_moc[@]}" -v 2>&1)), $cxx -c"
     failed=0
     units=()
