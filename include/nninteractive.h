@@ -125,6 +125,10 @@ enum nni_status
   // `nni_session_redo` found nothing to redo (nothing undone since the last prompt); nothing
   // changed. Since 0.2.0.
   NNI_ERR_NOTHING_TO_REDO = 16,
+  // The network server of a remote network (`network_url`) cannot be reached, refused the
+  // credentials or says the model is not ready; nothing changed, and the same call may succeed
+  // once the server is back. Since 0.3.0.
+  NNI_ERR_UNAVAILABLE = 17,
 };
 #ifndef __cplusplus
 typedef int32_t nni_status;
@@ -186,6 +190,25 @@ typedef struct nni_session_options {
   // first inference); `nni_session_describe` then says how long it took. 0 (default): no
   // warm-up. Since 0.3.0.
   int32_t warm_up;
+  // NULL (default): the network runs in this process. Else the model on a KServe v2 server
+  // (Open Inference Protocol, e.g. NVIDIA Triton) that runs the forwards, as
+  // `http[s]://HOST:PORT/v2/models/NAME` (UTF-8, NUL-terminated): sessions, prompts and undo
+  // stay here, patches go there. `model_path` may then be NULL (the metadata is read from the
+  // server's model configuration, written by `nni-convert --triton-repo`) or name the model
+  // file (only its metadata is read); `device`, `precision`, `backend`, `num_threads` and
+  // `warm_up` do not apply. A server that cannot be reached is `NNI_ERR_UNAVAILABLE`, then and
+  // at each prompt, with the session unchanged. Since 0.3.0.
+  const char *network_url;
+  // With `network_url`: sent as `Authorization: Bearer <token>` on every request (UTF-8,
+  // NUL-terminated); NULL: none. Since 0.3.0.
+  const char *network_token;
+  // With `network_url`: milliseconds one forward may take there, upload and reply included;
+  // 0 (default) = 120 000. Since 0.3.0.
+  uint32_t network_timeout_ms;
+  // With `network_url`: how many more times a forward is tried when the server cannot be
+  // reached or says it is not ready (502, 503, 504), after 0.25 s, 0.5 s, 1 s, ...; 0..=10,
+  // default 3. Since 0.3.0.
+  uint32_t network_retries;
 } nni_session_options;
 
 // Progress callback: `fraction` in [0, 1] (never decreasing within a call) and a short stage

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use nninteractive_engine::{
-    BackendChoice, CancelToken, Device, Error, NetworkOptions, Precision, Result, Session,
-    SessionReader,
+    BackendChoice, CancelToken, Device, Error, NetworkOptions, Precision, RemoteOptions, Result,
+    Session, SessionReader,
 };
 
 use crate::boundary::{guard, write_c_string};
@@ -69,13 +69,83 @@ pub unsafe extern "C" fn nni_session_new(
         *out = std::ptr::null_mut();
         // SAFETY: the caller promises NULL or a readable nni_session_options of its struct_size.
         let opts = unsafe { read_options(opts)? };
-        if opts.model_path.is_null() {
-            return Err(Error::NullPointer("opts->model_path"));
-        }
-        // SAFETY: non-NULL; the caller promises a NUL-terminated string.
-        let path = unsafe { CStr::from_ptr(opts.model_path) }
-            .to_str()
-            .map_err(|_| Error::InvalidArgument("model_path is not UTF-8".into()))?;
+        // SAFETY: the caller promises NULL or NUL-terminated strings in these fields.
+        let (model, url, token) = unsafe {
+            (
+                optional_str(opts.model_path, "model_path")?,
+                optional_str(opts.network_url, "network_url")?,
+                optional_str(opts.network_token, "network_token")?,
+            )
+        };
+        let mut session = match url {
+            Some(url) => open_remote(&opts, url, token, model)?,
+            None => open_local(&opts, model.ok_or(Error::NullPointer("opts->model_path"))?)?,
+        };
+        session.set_autozoom(opts.autozoom != 0);
+        let budget = match opts.history_bytes {
+            0 => nninteractive_engine::session::transaction::DEFAULT_HISTORY_BUDGET,
+            b => usize::try_from(b).unwrap_or(usize::MAX),
+        };
+        session.set_history_budget(budget);
+        let cancel = session.cancel_token();
+        let capabilities = session.metadata().capabilities_json().to_string();
+        *out = Box::into_raw(Box::new(nni_session {
+            capabilities,
+            reader: session.reader(),
+            description: format!(
+                "{}; undo history up to {} MiB",
+                session.describe_network(),
+                budget >> 20
+            ),
+            inner: Mutex::new(session),
+            cancel,
+        }));
+        Ok(())
+    })
+}
+
+/// The string a pointer field holds, None when NULL.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+unsafe fn optional_str<'a>(p: *const c_char, field: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL; the caller promises a NUL-terminated string.
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map(Some)
+        .map_err(|_| Error::InvalidArgument(format!("{field} is not UTF-8")))
+}
+
+/// A session on the model a KServe v2 server serves.
+fn open_remote(
+    opts: &nni_session_options,
+    url: &str,
+    token: Option<&str>,
+    model: Option<&str>,
+) -> Result<Session> {
+    if opts.network_retries > 10 {
+        return Err(Error::InvalidArgument(format!(
+            "network_retries must be in 0..=10, got {}",
+            opts.network_retries
+        )));
+    }
+    let mut remote = RemoteOptions::new(url);
+    if opts.network_timeout_ms > 0 {
+        remote.timeout = std::time::Duration::from_millis(opts.network_timeout_ms.into());
+    }
+    remote.retries = opts.network_retries;
+    if let Some(token) = token {
+        remote = remote.with_bearer_token(token);
+    }
+    nninteractive_engine::open_session_remote(&remote, model.map(std::path::Path::new))
+}
+
+/// A session on the model file at `path`, run here as the options ask.
+fn open_local(opts: &nni_session_options, path: &str) -> Result<Session> {
+    {
         let device = match opts.device {
             NNI_DEVICE_AUTO => Device::Auto,
             NNI_DEVICE_CPU => Device::Cpu,
@@ -115,29 +185,8 @@ pub unsafe extern "C" fn nni_session_new(
                 }
             },
         };
-        let mut session =
-            nninteractive_engine::open_session_with(std::path::Path::new(path), &network)?;
-        session.set_autozoom(opts.autozoom != 0);
-        let budget = match opts.history_bytes {
-            0 => nninteractive_engine::session::transaction::DEFAULT_HISTORY_BUDGET,
-            b => usize::try_from(b).unwrap_or(usize::MAX),
-        };
-        session.set_history_budget(budget);
-        let cancel = session.cancel_token();
-        let capabilities = session.metadata().capabilities_json().to_string();
-        *out = Box::into_raw(Box::new(nni_session {
-            capabilities,
-            reader: session.reader(),
-            description: format!(
-                "{}; undo history up to {} MiB",
-                session.describe_network(),
-                budget >> 20
-            ),
-            inner: Mutex::new(session),
-            cancel,
-        }));
-        Ok(())
-    })
+        nninteractive_engine::open_session_with(std::path::Path::new(path), &network)
+    }
 }
 
 /// The caller's options, as many bytes as its `struct_size` says; the fields of a newer version

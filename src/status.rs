@@ -52,6 +52,10 @@ pub enum nni_status {
     /// `nni_session_redo` found nothing to redo (nothing undone since the last prompt); nothing
     /// changed. Since 0.2.0.
     NNI_ERR_NOTHING_TO_REDO = 16,
+    /// The network server of a remote network (`network_url`) cannot be reached, refused the
+    /// credentials or says the model is not ready; nothing changed, and the same call may succeed
+    /// once the server is back. Since 0.3.0.
+    NNI_ERR_UNAVAILABLE = 17,
 }
 
 impl nni_status {
@@ -80,6 +84,7 @@ impl From<&Error> for nni_status {
             Error::NothingToUndo => nni_status::NNI_ERR_NOTHING_TO_UNDO,
             Error::Busy(_) => nni_status::NNI_ERR_BUSY,
             Error::NothingToRedo => nni_status::NNI_ERR_NOTHING_TO_REDO,
+            Error::Unavailable(_) => nni_status::NNI_ERR_UNAVAILABLE,
         }
     }
 }

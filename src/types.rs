@@ -88,6 +88,25 @@ pub struct nni_session_options {
     /// first inference); `nni_session_describe` then says how long it took. 0 (default): no
     /// warm-up. Since 0.3.0.
     pub warm_up: i32,
+    /// NULL (default): the network runs in this process. Else the model on a KServe v2 server
+    /// (Open Inference Protocol, e.g. NVIDIA Triton) that runs the forwards, as
+    /// `http[s]://HOST:PORT/v2/models/NAME` (UTF-8, NUL-terminated): sessions, prompts and undo
+    /// stay here, patches go there. `model_path` may then be NULL (the metadata is read from the
+    /// server's model configuration, written by `nni-convert --triton-repo`) or name the model
+    /// file (only its metadata is read); `device`, `precision`, `backend`, `num_threads` and
+    /// `warm_up` do not apply. A server that cannot be reached is `NNI_ERR_UNAVAILABLE`, then and
+    /// at each prompt, with the session unchanged. Since 0.3.0.
+    pub network_url: *const c_char,
+    /// With `network_url`: sent as `Authorization: Bearer <token>` on every request (UTF-8,
+    /// NUL-terminated); NULL: none. Since 0.3.0.
+    pub network_token: *const c_char,
+    /// With `network_url`: milliseconds one forward may take there, upload and reply included;
+    /// 0 (default) = 120 000. Since 0.3.0.
+    pub network_timeout_ms: u32,
+    /// With `network_url`: how many more times a forward is tried when the server cannot be
+    /// reached or says it is not ready (502, 503, 504), after 0.25 s, 0.5 s, 1 s, ...; 0..=10,
+    /// default 3. Since 0.3.0.
+    pub network_retries: u32,
 }
 
 impl nni_session_options {
@@ -103,6 +122,10 @@ impl nni_session_options {
         backend: NNI_BACKEND_AUTO,
         history_bytes: 0,
         warm_up: 0,
+        network_url: std::ptr::null(),
+        network_token: std::ptr::null(),
+        network_timeout_ms: 0,
+        network_retries: 3,
     };
 }
 
@@ -138,7 +161,7 @@ pub type nni_progress_callback = Option<
 >;
 
 // The option and image structs are part of the ABI: their sizes are fixed (checked from C too).
-const _: () = assert!(std::mem::size_of::<nni_session_options>() == 56);
+const _: () = assert!(std::mem::size_of::<nni_session_options>() == 80);
 const _: () = assert!(std::mem::offset_of!(nni_session_options, warm_up) == 48);
 const _: () = assert!(std::mem::offset_of!(nni_session_options, precision) == 28);
 const _: () = assert!(std::mem::size_of::<nni_image_desc>() == 24 + 24 + 24 + 24 + 72);

@@ -15,7 +15,7 @@ export CARGO_TERM_COLOR=never
 export NNI_LIBRARY="$PWD/target/debug/libnninteractive.so"
 
 STAGES=(setup fmt clippy header rust c valgrind tsan python adapters slicer-sdk mitk viewer-checks reference
-        conformance-shared conformance-own dropin conformance-fast server fuzz demo)
+        conformance-shared conformance-own dropin conformance-fast server triton deploy fuzz demo)
 
 describe() {
     case "$1" in
@@ -38,6 +38,8 @@ describe() {
         dropin) echo "pip install nninteractive-native: the wheel (tools/wheel.sh) in a fresh venv without torch; nni-convert and napari's/MITK's own class lookup; every conformance case through the installed drop-in nnInteractiveInferenceSession and the reference's class side by side (same masks, boxes returned, undo answers); napari's, MITK's (torch tensor buffer) and Slicer's call sequences" ;;
         conformance-fast) echo "fast mode (OpenVINO: bfloat16 variant (to_bf16.py) on bfloat16 CPUs, else float32), its bfloat16 emulation on ONNX Runtime (every CPU), and the float16 models (to_fp16.py, run on the CPU) on the trained models' cases: Dice >= 0.98 on every judged step" ;;
         server) echo "nni serve with the official client (nninteractive-client 2.6.0): every conformance case == C ABI, concurrency, capacity, reaping, bad input" ;;
+        triton) echo "the remote network on a real NVIDIA Triton server (PyPI PyTriton, loopback; tools/model/triton_repo.py's repository): every conformance case == the local network bit for bit (C ABI, and nni serve --network-url with the official client), four sessions' forwards batched, faults (Triton stopped and restarted, a slow forward cancelled, a timeout, replies cut short, a wrong model); SKIP, with the reason, only where PyTriton cannot run" ;;
+        deploy) echo "Kubernetes manifests (deploy/, docs/scale-out.md): strict schema validation (kubernetes-validate), references between objects, nni serve's flags, the routing rule and the official client's cookie handling; broken copies refused" ;;
         fuzz) echo "fuzzing (cargo-fuzz, ASan): model files, C ABI call sequences, volume files; 60 s each (NNI_FUZZ_SECONDS)" ;;
         demo) echo "demo end to end" ;;
         *) return 1 ;;
@@ -110,6 +112,17 @@ stage_server() {
     build_nni && tools/setup/ref.sh >/dev/null && tools/setup/client.sh &&
         .venv-client/bin/python tools/test/server.py
 }
+stage_triton() {
+    local status=0
+    tools/setup/triton.sh || status=$?
+    if [ "$status" -eq 3 ]; then
+        echo "SKIP: PyTriton cannot run on this machine (the reason above): the remote network was not tested against Triton"
+        return 0
+    fi
+    [ "$status" -eq 0 ] && build_nni && tools/setup/ref.sh >/dev/null && tools/setup/client.sh &&
+        .venv-client/bin/python tools/test/triton.py
+}
+stage_deploy() { tools/test/deploy.sh; }
 stage_fuzz() { tools/setup/fuzz.sh && tools/test/fuzz.sh "${NNI_FUZZ_SECONDS:-60}"; }
 stage_demo() {
     cargo run --quiet --bin nni -- demo --out-dir build/demo-test &&

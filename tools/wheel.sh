@@ -43,7 +43,7 @@ cp target/release/nni "$package/bin/nni"
 strip "$package/libnninteractive.so" "$package/bin/nni"
 rm -rf "$package/_converter"
 mkdir -p "$package/_converter"
-cp tools/model/convert_model.py tools/model/lean_decoder.py tools/model/to_fp16.py tools/model/to_bf16.py \
+cp tools/model/convert_model.py tools/model/lean_decoder.py tools/model/to_fp16.py tools/model/to_bf16.py tools/model/triton_repo.py \
     "$package/_converter/"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)

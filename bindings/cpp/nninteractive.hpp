@@ -302,6 +302,16 @@ struct SessionOptions {
     /// Run one forward when the session is made, so the first prompt does not pay the runtime's
     /// one-time work (cuDNN's search on CUDA, a TensorRT engine).
     bool warm_up = false;
+    /// Non-empty: the forwards run on this model of a KServe v2 server (e.g. NVIDIA Triton),
+    /// `http://HOST:PORT/v2/models/NAME`; `model_path` may then be empty (the metadata comes
+    /// from the server). See nni_session_options::network_url.
+    std::string network_url{};
+    /// With `network_url`: sent as `Authorization: Bearer <token>`; empty: none.
+    std::string network_token{};
+    /// With `network_url`: milliseconds one forward may take; 0 = the library's default (120 s).
+    uint32_t network_timeout_ms = 0;
+    /// With `network_url`: retries when the server cannot be reached or is not ready (0..=10).
+    uint32_t network_retries = 3;
 };
 
 /// The box [min, max) of voxels a call wrote (see Session::changed_region()).
@@ -415,7 +425,14 @@ public:
     {
         nni_session_options o;
         nni_session_options_init(&o);
-        o.model_path = options.model_path.c_str();
+        const bool remote = !options.network_url.empty();
+        o.model_path = remote && options.model_path.empty() ? nullptr : options.model_path.c_str();
+        if (remote) {
+            o.network_url = options.network_url.c_str();
+            o.network_token = options.network_token.empty() ? nullptr : options.network_token.c_str();
+            o.network_timeout_ms = options.network_timeout_ms;
+            o.network_retries = options.network_retries;
+        }
         o.device = static_cast<int32_t>(options.device);
         o.num_threads = options.num_threads;
         o.autozoom = options.autozoom ? 1 : 0;

@@ -5,6 +5,7 @@
 //! `nni serve --model M.onnx` serves nnInteractive's remote protocol (see `serve.rs`).
 //! `nni replay --log LOG.json --image IMG --out MASK` makes a logged mask again (see `replay.rs`).
 
+mod remote;
 mod replay;
 mod serve;
 
@@ -80,6 +81,8 @@ enum Command {
         args: serve::ServeArgs,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        remote: remote::RemoteArgs,
     },
     /// Make a logged mask again: apply a prompt log to its image (the same model and image,
     /// checked by their SHA-256) and write the mask, checked bit for bit against the log.
@@ -115,6 +118,8 @@ enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        remote: remote::RemoteArgs,
     },
     /// Segment a .nii/.nii.gz/.npy volume from prompts.
     Segment {
@@ -147,6 +152,8 @@ enum Command {
         log_out: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        remote: remote::RemoteArgs,
     },
 }
 
@@ -442,13 +449,37 @@ fn init(
     Ok(s)
 }
 
+/// A session whose forwards run on a KServe v2 server (no runtime is loaded here).
+fn open_remote_session(
+    common: &Common,
+    remote: &nninteractive_engine::RemoteOptions,
+    model: Option<&Path>,
+) -> Result<Session, String> {
+    let mut s =
+        nninteractive_engine::open_session_remote(remote, model).map_err(|e| e.to_string())?;
+    s.set_autozoom(!common.no_autozoom);
+    Ok(s)
+}
+
 fn real_main(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Replay { args } => replay::run(args, DEFAULT_MODEL),
-        Command::Serve { args, common } => {
-            let opts = network_options(&common, args.threads)?;
-            serve::run(args, opts, !common.no_autozoom)
-        }
+        Command::Serve {
+            args,
+            common,
+            remote,
+        } => match remote.options()? {
+            Some(remote) => serve::run(
+                args,
+                NetworkOptions::default(),
+                Some(remote),
+                !common.no_autozoom,
+            ),
+            None => {
+                let opts = network_options(&common, args.threads)?;
+                serve::run(args, opts, None, !common.no_autozoom)
+            }
+        },
         Command::Demo { out_dir, common } => {
             std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
             let mut session = init(&common, 0, open_default_session)?;
@@ -493,11 +524,15 @@ fn real_main(cli: Cli) -> Result<(), String> {
             threads,
             out,
             common,
+            remote,
         } => {
             let opened = Instant::now();
-            let mut session = init(&common, threads, |o| {
-                nninteractive_engine::open_session_with(&model, o)
-            })?;
+            let mut session = match remote.options()? {
+                Some(r) => open_remote_session(&common, &r, Some(&model))?,
+                None => init(&common, threads, |o| {
+                    nninteractive_engine::open_session_with(&model, o)
+                })?,
+            };
             println!("network: {}", session.describe_network());
             println!(
                 "{{\"step\": \"open\", \"seconds\": {:.4}}}",
@@ -548,12 +583,14 @@ fn real_main(cli: Cli) -> Result<(), String> {
             prompts,
             log_out,
             common,
+            remote,
         } => {
-            let mut session = match model {
-                Some(m) => init(&common, 0, |o| {
+            let mut session = match (remote.options()?, model) {
+                (Some(r), m) => open_remote_session(&common, &r, m.as_deref())?,
+                (None, Some(m)) => init(&common, 0, |o| {
                     nninteractive_engine::open_session_with(&m, o)
                 })?,
-                None => init(&common, 0, open_default_session)?,
+                (None, None) => init(&common, 0, open_default_session)?,
             };
             let vol = volume_io::read_volume(&image).map_err(|e| e.to_string())?;
             let mut list = Vec::new();

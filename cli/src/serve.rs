@@ -9,9 +9,10 @@ use nninteractive_server::{AppState, ServerConfig};
 /// The flags of `nni serve` (the reference server's where they apply).
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// ONNX model to serve (loaded once, shared by every session).
-    #[arg(long)]
-    pub model: PathBuf,
+    /// ONNX model to serve (loaded once, shared by every session). With --network-url it is
+    /// optional: only its metadata is read (checked against the served model).
+    #[arg(long, required_unless_present = "network_url")]
+    pub model: Option<PathBuf>,
     /// Bind address (0.0.0.0 listens on every interface).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -50,13 +51,16 @@ fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
     }
 }
 
-/// Load the model, then serve until Ctrl-C or SIGTERM.
+/// Load the model (or connect to the remote one), then serve until Ctrl-C or SIGTERM.
 pub fn run(
     args: ServeArgs,
     network: nninteractive_engine::NetworkOptions,
+    remote: Option<nninteractive_engine::RemoteOptions>,
     autozoom: bool,
 ) -> Result<(), String> {
-    let mut config = ServerConfig::new(args.model);
+    let mut config = ServerConfig::new(PathBuf::new());
+    config.model = args.model;
+    config.remote = remote;
     config.host = args.host;
     config.port = args.port;
     config.api_key = args

@@ -54,6 +54,11 @@ pub enum Error {
     /// called back in); nothing was done.
     #[error("busy: {0}")]
     Busy(String),
+    /// The network server (a remote network's KServe v2 server) cannot be reached, refuses the
+    /// credentials, or says the model is not ready; nothing was done, and the same call may
+    /// succeed once the server is back.
+    #[error("network server unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Result alias used throughout the engine.

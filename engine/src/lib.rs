@@ -49,7 +49,7 @@ pub mod testing;
 
 pub use backend::{
     init_openvino, init_runtime, BackendChoice, CancelToken, Device, Network, NetworkOptions,
-    OrtNetwork, Precision, SharedNetwork,
+    NetworkSource, OrtNetwork, Precision, RemoteOptions, RemotePool, SharedNetwork,
 };
 pub use error::{Error, Result};
 pub use geometry::{BBox, Shape};
@@ -79,6 +79,32 @@ pub fn open_session_with(model: &Path, opts: &NetworkOptions) -> Result<Session>
     let mut session = Session::new(net, meta);
     session.set_network_options(*opts);
     Ok(session)
+}
+
+/// A session whose forwards run on the model a KServe v2 server serves (`remote.url`). Its
+/// metadata comes from the server's model configuration, or from the model file `model` when
+/// given (no runtime is loaded for it: the file is only read); the served tensors are checked
+/// against it either way.
+pub fn open_session_remote(remote: &RemoteOptions, model: Option<&Path>) -> Result<Session> {
+    let pool = connect_remote(remote, model)?;
+    Ok(Session::new(pool.network(), pool.metadata().clone()))
+}
+
+/// Connect to the model a KServe v2 server serves (`remote.url`), as [`open_session_remote`]
+/// does, for many sessions: each takes its network from [`RemotePool::network`].
+pub fn connect_remote(remote: &RemoteOptions, model: Option<&Path>) -> Result<RemotePool> {
+    let local = match model {
+        None => None,
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))?;
+            let label = path.display().to_string();
+            let mut meta = metadata::ModelMetadata::from_onnx(&bytes, &label)?;
+            meta.sha256 = session::log::sha256_hex(&bytes);
+            Some(meta)
+        }
+    };
+    RemotePool::connect(remote, local)
 }
 
 /// Open a model held in memory (`label` names it in messages) and make a session on it.

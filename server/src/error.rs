@@ -59,6 +59,8 @@ impl From<EngineError> for ApiError {
             | EngineError::Model(_)
             | EngineError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             EngineError::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+            // The network server is down or its model not ready: the client may try again.
+            EngineError::Unavailable(_) => StatusCode::BAD_GATEWAY,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.to_string())

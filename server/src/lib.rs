@@ -42,15 +42,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nninteractive_engine::metadata::ModelMetadata;
-use nninteractive_engine::{NetworkOptions, SharedNetwork};
+use nninteractive_engine::{NetworkOptions, NetworkSource, RemoteOptions, SharedNetwork};
 
 pub use routes::router;
 
 /// What `nni serve` was asked for.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The ONNX model.
-    pub model: PathBuf,
+    /// The ONNX model (with a remote network: optional, its metadata only).
+    pub model: Option<PathBuf>,
+    /// Run the forwards on this KServe v2 server's model instead of a network in this process.
+    pub remote: Option<RemoteOptions>,
     /// Address to listen on.
     pub host: String,
     /// Port to listen on (0: any free port).
@@ -81,7 +83,8 @@ impl ServerConfig {
     pub fn new(model: PathBuf) -> Self {
         let quarter = physical_memory_bytes() / 4;
         ServerConfig {
-            model,
+            model: Some(model),
+            remote: None,
             host: "127.0.0.1".into(),
             port: 1527,
             api_key: None,
@@ -98,6 +101,12 @@ impl ServerConfig {
 
     /// Check the settings (the reference's rules); a message for the user when they do not hold.
     pub fn validate(&self) -> Result<(), String> {
+        if self.model.is_none() && self.remote.is_none() {
+            return Err(
+                "give --model FILE, or --network-url URL for a network on a KServe v2 server"
+                    .into(),
+            );
+        }
         if self.max_sessions < 1 {
             return Err("--max-sessions must be >= 1".into());
         }
@@ -127,12 +136,26 @@ pub fn physical_memory_bytes() -> usize {
     }
 }
 
+/// The network the configuration asks for: the remote model, else the model file loaded here.
+fn open_network_source(
+    config: &ServerConfig,
+) -> nninteractive_engine::Result<(NetworkSource, ModelMetadata)> {
+    if let Some(remote) = &config.remote {
+        let pool = nninteractive_engine::connect_remote(remote, config.model.as_deref())?;
+        let meta = pool.metadata().clone();
+        return Ok((NetworkSource::Remote(pool), meta));
+    }
+    let model = config.model.as_deref().unwrap_or(std::path::Path::new(""));
+    let (net, meta) = nninteractive_engine::backend::open_network_file(model, &config.network)?;
+    Ok((NetworkSource::Shared(SharedNetwork::new(net)), meta))
+}
+
 /// What every request handler shares.
 pub struct AppState {
     /// The settings.
     pub config: ServerConfig,
-    /// The network every session runs on.
-    pub network: SharedNetwork,
+    /// Where every session's forwards run.
+    pub network: NetworkSource,
     /// The model's metadata.
     pub meta: ModelMetadata,
     /// The leases.
@@ -147,10 +170,7 @@ impl AppState {
     /// Load the model once and make the state around it.
     pub fn load(config: ServerConfig) -> Result<Arc<Self>, String> {
         config.validate()?;
-        let (net, meta) =
-            nninteractive_engine::backend::open_network_file(&config.model, &config.network)
-                .map_err(|e| e.to_string())?;
-        let network = SharedNetwork::new(net);
+        let (network, meta) = open_network_source(&config).map_err(|e| e.to_string())?;
         let capabilities = capabilities::snapshot(&meta, config.autozoom, &network.describe());
         let registry = registry::Registry::new(
             config.max_sessions,

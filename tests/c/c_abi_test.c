@@ -259,7 +259,9 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
 /* ------------------------------------------------------------------ tests */
 
 /* The ABI structs have the layout the library was built with (it asserts the same sizes). */
-_Static_assert(sizeof(nni_session_options) == 56, "nni_session_options layout");
+_Static_assert(sizeof(nni_session_options) == 80, "nni_session_options layout");
+_Static_assert(offsetof(nni_session_options, network_url) == 56, "network_url after warm_up's padding");
+_Static_assert(offsetof(nni_session_options, network_retries) == 76, "network_retries last");
 _Static_assert(offsetof(nni_session_options, warm_up) == 48, "warm_up after history_bytes");
 _Static_assert(offsetof(nni_session_options, history_bytes) == 40, "history_bytes after backend");
 _Static_assert(offsetof(nni_session_options, precision) == 28, "precision fills v1's padding");
@@ -299,6 +301,7 @@ static void test_versions_and_status_names(void)
         {NNI_ERR_NOTHING_TO_UNDO, "NNI_ERR_NOTHING_TO_UNDO"},
         {NNI_ERR_BUSY, "NNI_ERR_BUSY"},
         {NNI_ERR_NOTHING_TO_REDO, "NNI_ERR_NOTHING_TO_REDO"},
+        {NNI_ERR_UNAVAILABLE, "NNI_ERR_UNAVAILABLE"},
     };
     const size_t nnames = sizeof names / sizeof names[0];
     for (size_t x = 0; x < nnames; x++) {
@@ -307,7 +310,7 @@ static void test_versions_and_status_names(void)
               (int)names[x].code, got ? got : "(null)");
         CHECK(got == nni_status_name(names[x].code), "  ... is a static string (same pointer)");
     }
-    const int32_t unknown[] = {-1, NNI_ERR_NOTHING_TO_REDO + 1, 99, INT32_MIN, INT32_MAX};
+    const int32_t unknown[] = {-1, NNI_ERR_UNAVAILABLE + 1, 99, INT32_MIN, INT32_MAX};
     for (size_t u = 0; u < sizeof unknown / sizeof unknown[0]; u++) {
         const char *got = nni_status_name(unknown[u]);
         int distinct = got != NULL && got[0] != '\0';
@@ -450,6 +453,34 @@ static void test_session_new_errors(void)
         nni_session_describe(s, desc, sizeof desc);
         CHECK(strstr(desc, "warmed up at creation (") != NULL,
               "warm_up = 1: describe says the session was warmed up: \"%s\"", desc);
+        nni_session_free(s);
+    }
+
+    /* A remote network: a URL that is not a KServe v2 model URL is refused; a server that is not
+       there is NNI_ERR_UNAVAILABLE (no model path needed); bad retry counts are refused; a 0.3
+       struct without the network fields (56 bytes) opens a local session. The remote network
+       itself runs against a real Triton server in the `triton` stage. */
+    {
+        char msg[1024];
+        cpu_options(&o);
+        o.model_path = NULL;
+        o.network_url = "triton:8000/v2/models/m";
+        s = (nni_session *)(uintptr_t)0x1;
+        EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+        nni_last_error_message(msg, sizeof msg);
+        CHECK(s == NULL && strstr(msg, "/v2/models/NAME"), "a bad network URL is refused: \"%s\"", msg);
+        o.network_url = "http://127.0.0.1:9/v2/models/m"; /* the discard port: nothing listens */
+        o.network_retries = 0;
+        EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_UNAVAILABLE);
+        nni_last_error_message(msg, sizeof msg);
+        CHECK(s == NULL && strstr(msg, "127.0.0.1:9"), "an absent network server: \"%s\"", msg);
+        o.network_retries = 11;
+        EXPECT_ERR(nni_session_new(&o, &s), NNI_ERR_INVALID_ARGUMENT);
+        cpu_options(&o);
+        o.struct_size = (uint32_t)offsetof(nni_session_options, network_url);
+        o.network_url = "not read: beyond the caller's struct";
+        EXPECT_OK(nni_session_new(&o, &s));
+        CHECK(s != NULL, "a 56-byte options struct opens a local session");
         nni_session_free(s);
     }
 

@@ -591,6 +591,11 @@ def main(argv=None):
     ap.add_argument("--fp16", action="store_true",
                     help="also write OUT's float16 variant beside it (OUT.fp16.onnx, tools/model/to_fp16.py): what a "
                          "CUDA session runs in FAST precision")
+    ap.add_argument("--triton-repo", default=None, metavar="DIR",
+                    help="also write a model repository for NVIDIA Triton: DIR/NAME/config.pbtxt and DIR/NAME/1/model.onnx "
+                         "(batch axis dynamic, dynamic batching, the engine's metadata as parameters; "
+                         "tools/model/triton_repo.py), what `nni serve --network-url` runs its forwards on")
+    ap.add_argument("--triton-name", default=None, help="the model's name in the Triton repository (default: --name)")
     ap.add_argument("--onnx-python", default=None,
                     help="Python with onnx + onnxruntime (default: $NNI_ONNX_PYTHON or the repo's .venv)")
     if argv is None:
@@ -640,6 +645,10 @@ def main(argv=None):
     if rc == 0 and args.fp16:
         rc = subprocess.call([onnx_python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "to_fp16.py"),
                               out, "--check-threads", str(args.threads)])
+    if rc == 0 and args.triton_repo:
+        rc = subprocess.call([onnx_python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "triton_repo.py"),
+                              out, os.path.abspath(args.triton_repo)]
+                             + (["--name", args.triton_name] if args.triton_name else []))
     return rc
 
 

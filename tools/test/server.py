@@ -70,7 +70,7 @@ class Server:
     """One `nni serve` process on a free port; its log is kept for failures."""
 
     def __init__(self, nni, model, *extra):
-        cmd = [nni, "serve", "--model", model, "--port", "0", "--threads", "2", *extra]
+        cmd = [nni, "serve", *(["--model", model] if model else []), "--port", "0", "--threads", "2", *extra]
         env = dict(os.environ)
         env.setdefault("NNI_ONNXRUNTIME_PATH", os.path.join(REPO, ".deps", "onnxruntime", "libonnxruntime.so"))
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)

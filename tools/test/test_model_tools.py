@@ -1,5 +1,5 @@
 """Tests of the model tools that rewrite converted graphs (tools/model/lean_decoder.py, and
-tools/model/to_fp16.py on its output), on a small U-Net end built here: ONNX Runtime runs the graph
+tools/model/to_fp16.py on its output; tools/model/triton_repo.py's batch axis), on a small U-Net end built here: ONNX Runtime runs the graph
 before and after each rewrite on the same random input.
 
     .venv/bin/python -m unittest tools/test/test_model_tools.py
@@ -22,6 +22,7 @@ import convert_model  # noqa: E402
 import lean_decoder  # noqa: E402
 import to_bf16  # noqa: E402
 import to_fp16  # noqa: E402
+import triton_repo  # noqa: E402
 
 SHAPE = [1, 3, 16, 16, 16]
 
@@ -243,3 +244,57 @@ class LeanDecoderTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TritonRepositoryTest(unittest.TestCase):
+    """triton_repo.py: the converted graph (float64 instance-norm statistics, then
+    BatchNormalization) with a dynamic batch axis, each row of a batch bit-identical to the
+    same input alone, and the config Triton reads."""
+
+    def setUp(self):
+        converted = with_patch_size(small_unet())
+        convert_model.rewrite_instance_norms(converted)
+        del converted.graph.value_info[:]
+        self.converted = converted
+        rng = np.random.default_rng(5)
+        self.x = rng.standard_normal([3, *SHAPE[1:]]).astype(np.float32)
+
+    def batch_graph(self, rewrite_norms=True):
+        model = onnx.ModelProto.FromString(self.converted.SerializeToString())
+        if rewrite_norms:
+            return triton_repo.batched(model)
+        for value in list(model.graph.input) + list(model.graph.output):
+            value.type.tensor_type.shape.dim[0].dim_param = "batch"
+        return model
+
+    def test_rows_of_a_batch_are_what_each_gives_alone(self):
+        model = self.batch_graph()
+        onnx.checker.check_model(model, full_check=True)
+        self.assertEqual(sum(n.name.endswith("/triton/rows_as_channels") for n in model.graph.node), 1)
+        both = run(model, self.x)
+        self.assertEqual(both.shape[0], 3)
+        for row in range(3):
+            alone = run(self.converted, self.x[row:row + 1])
+            np.testing.assert_array_equal(both[row:row + 1], alone)
+
+    def test_without_the_norm_rewrite_a_batch_fails(self):
+        """The converter's statistics are per channel over batch 1: a plain dynamic batch axis is
+        not enough (what the rewrite is for)."""
+        with self.assertRaises(Exception):
+            run(self.batch_graph(rewrite_norms=False), self.x)
+
+    def test_the_config_carries_shapes_batching_and_the_metadata(self):
+        meta = {"name": "m", "patch_size": [4, 5, 6], "num_image_channels": 1, "num_interaction_channels": 7,
+                "license": 'say "hi"\\ \n'}
+        text = triton_repo.config_text("m", meta, "ab" * 32, 4, 2000, "gpu", 2)
+        self.assertIn('platform: "onnxruntime_onnx"', text)
+        self.assertIn("max_batch_size: 4", text)
+        self.assertIn("dims: [ 8, 4, 5, 6 ]", text)
+        self.assertIn("dims: [ 2, 4, 5, 6 ]", text)
+        self.assertIn("max_queue_delay_microseconds: 2000", text)
+        self.assertIn("count: 2\n    kind: KIND_GPU", text)
+        self.assertIn('key: "nninteractive.sha256"\n  value: { string_value: "' + "ab" * 32, text)
+        # The metadata's JSON survives protobuf text-format quoting.
+        line = next(l for l in text.splitlines() if "string_value" in l and "patch_size" in l)
+        quoted = line.split("string_value: ", 1)[1].rsplit(" }", 1)[0]
+        self.assertEqual(json.loads(quoted[1:-1].encode().decode("unicode_escape")), meta)

@@ -131,6 +131,10 @@ class _Options(Structure):
         ("backend", c_int32),
         ("history_bytes", c_uint64),
         ("warm_up", c_int32),
+        ("network_url", c_char_p),
+        ("network_token", c_char_p),
+        ("network_timeout_ms", c_uint32),
+        ("network_retries", c_uint32),
     ]
 
 
@@ -460,22 +464,42 @@ class Session(_Owned):
     ``device``: ``"auto"``, ``"cpu"`` or ``"cuda"``; ``precision``: ``"exact"`` or ``"fast"``;
     ``backend``: ``"auto"``, ``"onnxruntime"``, ``"openvino"`` or ``"tensorrt"``; ``warm_up``: run
     one forward while the session is made, so the first prompt does not pay the runtime's one-time
-    work (``describe()`` then says how long it took)."""
+    work (``describe()`` then says how long it took).
+
+    ``network_url``: run the forwards on this model of a KServe v2 server (e.g. NVIDIA Triton),
+    ``http://HOST:PORT/v2/models/NAME``; ``model_path`` may then be None (the metadata comes from
+    the server). ``network_token`` is sent as a bearer token, ``network_timeout`` (seconds) bounds
+    one forward, ``network_retries`` (None: the library's default, 3) retries an unreachable
+    server."""
 
     _FREE = "nni_session_free"
     _WHAT = "session"
 
     def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto",
-                 history_bytes=0, warm_up=False):
+                 history_bytes=0, warm_up=False, network_url=None, network_token=None, network_timeout=None,
+                 network_retries=None):
         self._lib = load_library()
         self._h = None
         self._shape = None
         self._progress = None
         self._pending = None  # an exception the progress callback raised during the running call
-        _ensure_runtime()
+        if network_url is None:
+            _ensure_runtime()
         opts = _Options()
         self._lib.nni_session_options_init(ctypes.byref(opts))
-        opts.model_path = os.fsencode(os.fspath(model_path))
+        if model_path is not None:
+            opts.model_path = os.fsencode(os.fspath(model_path))
+        if network_url is not None:
+            opts.network_url = str(network_url).encode()
+            if network_token is not None:
+                opts.network_token = str(network_token).encode()
+            if network_timeout is not None:
+                ms = float(network_timeout) * 1000.0
+                if not (ms >= 1.0 and ms <= 2**32 - 1):
+                    raise ValueError(f"network_timeout must be in seconds, 0.001 to 4294967, got {network_timeout!r}")
+                opts.network_timeout_ms = int(ms)
+            if network_retries is not None:
+                opts.network_retries = int(network_retries)
         if isinstance(device, str):
             if device not in DEVICES:
                 raise ValueError(f"device must be one of {sorted(DEVICES)}, got {device!r}")

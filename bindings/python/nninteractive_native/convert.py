@@ -7,6 +7,7 @@ DST receives:
   written by the converter (``tools/model/convert_model.py``: the network rebuilt as the reference
   does, ONNX Runtime checked against torch, round-trip relative L2 < 1e-4);
 - the source's ``LICENSE``, ``plans.json``, ``dataset.json`` and ``inference_info.json`` as they are;
+- with ``--triton-repo DIR``, a model repository for NVIDIA Triton (``tools/model/triton_repo.py``);
 - ``inference_session_class.json`` naming ``nnInteractiveNativeInferenceSession``, which
   napari-nninteractive and MITK's tool find in the ``nnInteractive.inference`` namespace (this
   package ships that module), so pointed at DST in local mode they run the native engine.
@@ -96,6 +97,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fp16", action="store_true", help="also write model.fp16.onnx (FAST precision on CUDA)")
     ap.add_argument("--no-bf16", action="store_true", help="skip model.bf16.onnx (FAST on bfloat16 CPUs)")
+    ap.add_argument("--triton-repo", default=None, metavar="DIR",
+                    help="also write a model repository for NVIDIA Triton (DIR/NAME/config.pbtxt, DIR/NAME/1/model.onnx): "
+                         "`nni serve --network-url http://HOST:8000/v2/models/NAME` then runs its forwards there")
     args = ap.parse_args(argv)
     extra = ["--threads", str(args.threads), "--name", args.name or os.path.basename(os.path.abspath(args.src))]
     if args.fold is not None:
@@ -104,6 +108,8 @@ def main(argv=None):
         extra.append("--fp16")
     if args.no_bf16:
         extra.append("--no-bf16")
+    if args.triton_repo:
+        extra += ["--triton-repo", os.path.abspath(args.triton_repo)]
     write_folder(os.path.abspath(args.src), os.path.abspath(args.dst), extra)
     return 0
 

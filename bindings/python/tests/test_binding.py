@@ -252,6 +252,28 @@ class PrecisionTest(SessionFixture):
             nni.Session(MODEL, backend="tensorflow")
 
 
+class RemoteNetworkOptionsTest(unittest.TestCase):
+    """The remote network's options through the binding (the network itself runs against a real
+    Triton server in the `triton` stage)."""
+
+    def test_bad_urls_retries_and_absent_servers_are_refused_clearly(self):
+        with self.assertRaises(nni.NniError) as e:
+            nni.Session(None, network_url="triton:8000/v2/models/m")
+        self.assertEqual(e.exception.status_name, "NNI_ERR_INVALID_ARGUMENT")
+        self.assertIn("/v2/models/NAME", e.exception.message)
+        with self.assertRaises(nni.NniError) as e:
+            nni.Session(None, network_url="http://127.0.0.1:9/v2/models/m", network_retries=0)
+        self.assertEqual(e.exception.status_name, "NNI_ERR_UNAVAILABLE")
+        with self.assertRaises(nni.NniError) as e:
+            nni.Session(None, network_url="http://127.0.0.1:9/v2/models/m", network_retries=11)
+        self.assertEqual(e.exception.status_name, "NNI_ERR_INVALID_ARGUMENT")
+        with self.assertRaises(ValueError):
+            nni.Session(None, network_url="http://127.0.0.1:9/v2/models/m", network_timeout=0)
+        with self.assertRaises(nni.NniError) as e:
+            nni.Session(None)
+        self.assertEqual(e.exception.status_name, "NNI_ERR_NULL_POINTER")
+
+
 class HostileModelTest(unittest.TestCase):
     """Models whose metadata disagrees with their graph, or asks for absurd sizes, are refused when
     the session is made (NNI_ERR_MODEL, naming what disagrees), never at the first prompt."""

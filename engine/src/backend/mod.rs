@@ -18,6 +18,7 @@ pub mod locate;
 pub mod onnxruntime;
 pub mod openvino;
 pub mod ort_runner;
+pub mod remote;
 pub mod shared;
 pub mod timing;
 
@@ -26,6 +27,7 @@ pub use self::onnxruntime::{
     candidate_paths, init_runtime, tensorrt_cache_dir, OrtConfig, OrtNetwork, ENV_ORT_PATH,
 };
 pub use self::openvino::{init_openvino, OpenVinoNetwork, ENV_OPENVINO_PATH};
+pub use self::remote::{RemoteNetwork, RemoteOptions, RemotePool};
 pub use self::shared::SharedNetwork;
 pub use self::timing::NetworkClock;
 
@@ -116,6 +118,35 @@ pub trait Network: Send {
     /// What stops a run under way from another thread, when the runtime allows it.
     fn interrupter(&self) -> Option<std::sync::Arc<dyn Interrupt>> {
         None
+    }
+}
+
+/// Where a server's or a host's sessions get their networks: one loaded network shared by all
+/// (forwards one at a time), or a remote model each session reaches on its own (forwards
+/// concurrent, batched by the network server).
+#[derive(Clone)]
+pub enum NetworkSource {
+    /// One network in this process.
+    Shared(SharedNetwork),
+    /// A model on a KServe v2 server.
+    Remote(RemotePool),
+}
+
+impl NetworkSource {
+    /// A network for one more session.
+    pub fn handle(&self) -> Box<dyn Network> {
+        match self {
+            NetworkSource::Shared(s) => s.handle(),
+            NetworkSource::Remote(r) => r.network(),
+        }
+    }
+
+    /// Where the forwards run, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            NetworkSource::Shared(s) => s.describe(),
+            NetworkSource::Remote(r) => r.describe(),
+        }
     }
 }
 
