@@ -473,10 +473,10 @@ def write_docs(results, replays, command):
     parts += targets(results, has_bf16)
     parts += conformance_table(replays)
     path = os.path.join(REPO, "docs", "performance.md")
-    if os.path.isfile(path):  # keep the blocks bench_server.py, bench_objects.py, bench_dropin.py and gpu/check.py write
+    if os.path.isfile(path):  # keep the blocks bench_server.py (server-load, triton-load), bench_objects.py, bench_dropin.py and gpu/check.py write
         with open(path) as f:
             old = f.read()
-        for name in ("server-load", "objects", "gpu", "dropin"):
+        for name in ("server-load", "triton-load", "objects", "gpu", "dropin"):
             begin, end = old.find(f"<!-- {name} -->"), old.find(f"<!-- /{name} -->")
             if 0 <= begin < end:
                 parts += [old[begin:end + len(f"<!-- /{name} -->")], ""]

@@ -25,6 +25,13 @@ resident memory (VmHWM, read before it stops), each client's final mask size in 
 the `nni serve` rows the ratios to the reference. --json PATH writes the raw timings;
 --write-docs writes the table into docs/performance.md between `<!-- server-load -->` and
 `<!-- /server-load -->` (tools/bench.py keeps that block when it rewrites the file).
+
+With --triton the servers are `nni serve` with its own network beside `nni serve --network-url`
+on a real Triton server (PyTriton, tools/setup/triton.sh; the same ONNX Runtime and threads in the
+function it binds, on the same machine), once with Triton's dynamic batcher (max_batch_size 4,
+2 ms queue delay: what tools/model/triton_repo.py writes) and once without (max_batch_size 1);
+the ratios are to `nni serve` alone, and the batches Triton formed are counted. --write-docs then
+writes the `<!-- triton-load -->` block.
 """
 import argparse
 import json
@@ -106,10 +113,13 @@ def tail(path, n=30):
 class Server:
     """One server process, its output in a log file; ready once GET /healthz answers 200."""
 
-    def __init__(self, kind, onnx, clients, threads, logdir):
+    def __init__(self, kind, onnx, clients, threads, logdir, network_url=None):
         self.log_path = os.path.join(logdir, f"{kind}-{clients}.log")
         env = dict(os.environ)
-        if kind == "nni":
+        if network_url:
+            cmd = [NNI, "serve", "--network-url", network_url, "--port", "0", "--max-sessions", str(clients)]
+            self.url = None
+        elif kind == "nni":
             cmd = [NNI, "serve", "--model", onnx, "--port", "0", "--threads", str(threads),
                    "--max-sessions", str(clients)]
             env.setdefault("NNI_ONNXRUNTIME_PATH", os.path.join(REPO, ".deps", "onnxruntime", "libonnxruntime.so"))
@@ -185,9 +195,9 @@ def client(url, image, clicks, barrier, out):
         barrier.abort()
 
 
-def run_load(kind, onnx, clients, clicks, threads, image, logdir):
+def run_load(kind, onnx, clients, clicks, threads, image, logdir, network_url=None):
     """One server with `clients` clients at once; the run's numbers."""
-    server = Server(kind, onnx, clients, threads, logdir)
+    server = Server(kind, onnx, clients, threads, logdir, network_url)
     try:
         start = []
         barrier = threading.Barrier(clients, action=lambda: start.append(time.perf_counter()))
@@ -223,6 +233,73 @@ def reference_version():
     nni_version, torch_version = subprocess.run([REF_PYTHON, "-c", code], capture_output=True, text=True,
                                                 check=True).stdout.split()
     return f"nninteractive {nni_version}, torch {torch_version}"
+
+
+TRITON_BEGIN, TRITON_END = "<!-- triton-load -->", "<!-- /triton-load -->"
+TRITON_KINDS = {"nni": "nni serve, own network", "triton-batched": "nni serve -> Triton, batching",
+                "triton-unbatched": "nni serve -> Triton, no batching"}
+
+
+def triton_table(runs):
+    lines = ["| clients | server | clicks/s | p50 ms | p90 ms | p99 ms | max ms | Triton batches (sizes) "
+             "| final mask voxels | p50 vs own network | clicks/s vs own network |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        own = next(x for x in runs if x["server"] == "nni" and x["clients"] == r["clients"])
+        voxels = sorted(set(r["foreground_voxels"]))
+        ratios = "| |" if r is own else (f"{r['p50_ms'] / own['p50_ms']:.2f}x | "
+                                          f"{r['clicks_per_s'] / own['clicks_per_s']:.2f}x |")
+        sizes = r.get("batch_sizes")
+        batches = "" if sizes is None else (
+            f"{len(sizes)} ({', '.join(f'{n}: {sizes.count(n)}' for n in sorted(set(sizes)))})")
+        lines.append(f"| {r['clients']} | {TRITON_KINDS[r['server']]} | {r['clicks_per_s']:.2f} "
+                     f"| {r['p50_ms']:.0f} | {r['p90_ms']:.0f} | {r['p99_ms']:.0f} | {r['max_ms']:.0f} "
+                     f"| {batches} | {', '.join(map(str, voxels))} | {ratios}")
+    return "\n".join(lines)
+
+
+def triton_docs_block(res):
+    return "\n".join([
+        TRITON_BEGIN,
+        "## Server load with the network on Triton",
+        "",
+        "Written by `" + res["command"] + "` (one run; not a test: nothing is asserted).",
+        "",
+        f"- Machine: {res['machine']}. Everything on it: the clients, `nni serve`, and Triton.",
+        f"- `nni serve --threads {res['threads']}` with its own network (ONNX Runtime, float32), beside",
+        "  `nni serve --network-url` on Triton 2.51 (PyPI PyTriton 0.7.0, its Python backend running the",
+        f"  repository's model.onnx in ONNX Runtime {res['ort']}, {res['threads']} threads, on the CPU), with the dynamic",
+        "  batcher (max_batch_size 4, queue delay 2 ms) and without (max_batch_size 1).",
+        f"- Network, image, clients and clicks as in [Server load](#server-load): `{MODEL}`, {res['image']};",
+        f"  {len(res['clicks'])} clicks per client.",
+        "",
+        table_note_triton(),
+        "",
+        triton_table(res["runs"]),
+        "",
+        batching_bought(res["runs"]),
+        TRITON_END,
+    ])
+
+
+def batching_bought(runs):
+    """One sentence: clicks/s and p50 with the batcher over without, at the largest K."""
+    k = max(r["clients"] for r in runs)
+    on = next(r for r in runs if r["clients"] == k and r["server"] == "triton-batched")
+    off = next(r for r in runs if r["clients"] == k and r["server"] == "triton-unbatched")
+    own = next(r for r in runs if r["clients"] == k and r["server"] == "nni")
+    return (f"What batching bought here, {k} clients: {on['clicks_per_s'] / off['clicks_per_s']:.2f}x the clicks/s "
+            f"and {on['p50_ms'] / off['p50_ms']:.2f}x the median click of no batching. The way through Triton costs "
+            f"{1 - off['clicks_per_s'] / own['clicks_per_s']:.0%} of the clicks/s of the server's own network on this "
+            "machine: each forward's input and logits are copied through HTTP and the Python backend's shared "
+            "memory, on the same two cores that compute.")
+
+
+def table_note_triton():
+    return ("Triton batches: how many batches Triton's function ran for the row, and how many of each size. "
+            "On this CPU a batch of K runs about K times as long as one forward (2 cores, already busy), so "
+            "batching buys no compute here; on a GPU, where one forward leaves room, it is the point "
+            "(docs/scale-out.md).")
 
 
 def table(runs):
@@ -270,14 +347,17 @@ def docs_block(res):
     ])
 
 
-def write_docs(block):
+def write_docs(block, begin=BEGIN, end=END, after=END):
     path = os.path.join(REPO, "docs", "performance.md")
     text = ""
     if os.path.isfile(path):
         with open(path) as f:
             text = f.read()
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    elif after in text:
+        at = text.index(after) + len(after)
+        text = text[:at] + "\n\n" + block + text[at:]
     else:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
     with open(path, "w") as f:
@@ -291,6 +371,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="inference threads of either server")
     ap.add_argument("--json", metavar="PATH", help="write the raw results here")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/performance.md")
+    ap.add_argument("--triton", action="store_true",
+                    help="nni serve alone beside nni serve -> Triton (with and without batching), not the reference")
     args = ap.parse_args()
 
     if not os.path.isfile(NNI):
@@ -302,7 +384,10 @@ def main():
     clicks = make_clicks(args.clicks)
     command = " ".join([".venv-client/bin/python tools/bench_server.py", "--clients", *map(str, args.clients),
                         "--clicks", str(args.clicks), "--threads", str(args.threads)]
+                       + (["--triton"] if args.triton else [])
                        + (["--json", args.json] if args.json else []) + (["--write-docs"] if args.write_docs else []))
+    if args.triton:
+        return main_triton(args, onnx, image, clicks, command)
     res = {"command": command, "machine": machine(), "reference": reference_version(), "threads": args.threads,
            "image": "160x160x128 int16, background 100 +- 20, ellipsoids of radii "
                     + ", ".join("x".join(map(str, r)) for _, r, _ in OBJECTS) + " voxels at 800-1000",
@@ -324,6 +409,51 @@ def main():
     if args.write_docs:
         write_docs(docs_block(res))
         print("\nwrote the server-load block of docs/performance.md")
+
+
+def main_triton(args, onnx, image, clicks, command):
+    """nni serve alone, then through Triton with and without batching, for each K."""
+    import triton as triton_test  # tools/test/triton.py: the Triton process
+
+    subprocess.run([os.path.join(REPO, "tools", "setup", "triton.sh")], check=True)
+    ort_version = subprocess.run([triton_test.TRITON_PYTHON, "-c", "import onnxruntime; print(onnxruntime.__version__)"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    res = {"command": command, "machine": machine(), "threads": args.threads, "ort": ort_version,
+           "image": "160x160x128 int16 with three bright ellipsoids", "clicks": clicks, "runs": []}
+    with tempfile.TemporaryDirectory(prefix="bench-triton-") as work:
+        repo = os.path.join(work, "repository")
+        for name, batch in (("batched", 4), ("unbatched", 1)):
+            subprocess.run([os.path.join(REPO, ".venv", "bin", "python"),
+                            os.path.join(REPO, "tools", "model", "triton_repo.py"), onnx, repo, "--name", name,
+                            "--instance-kind", "cpu", "--max-batch-size", str(batch), "--queue-delay-us", "2000"],
+                           check=True, stdout=subprocess.DEVNULL)
+        control = os.path.join(work, "control")
+        os.makedirs(control)
+        triton = triton_test.Triton(repo, control, threads=args.threads)
+        triton.start()
+        try:
+            for k in args.clients:
+                for kind in ("nni", "triton-batched", "triton-unbatched"):
+                    url = None if kind == "nni" else f"{triton.url}/v2/models/{kind.split('-')[1]}"
+                    before = len(triton.batches())
+                    print(f"{kind}, {k} client(s): ", end="", flush=True)
+                    r = run_load(kind, onnx, k, clicks, args.threads, image, work, network_url=url)
+                    if url:
+                        r["batch_sizes"] = triton.batches()[before:]
+                    res["runs"].append(r)
+                    print(f"{r['clicks_per_s']:.2f} clicks/s, p50 {r['p50_ms']:.0f} ms, "
+                          f"final mask voxels per client {r['foreground_voxels']}"
+                          + (f", Triton batch sizes {sorted(set(r['batch_sizes']))}" if url else ""), flush=True)
+        finally:
+            triton.stop()
+    print()
+    print(triton_table(res["runs"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+    if args.write_docs:
+        write_docs(triton_docs_block(res), TRITON_BEGIN, TRITON_END)
+        print("\nwrote the triton-load block of docs/performance.md")
 
 
 if __name__ == "__main__":

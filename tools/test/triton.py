@@ -66,8 +66,8 @@ def free_port():
 class Triton:
     """tools/test/triton_serve.py on fixed loopback ports (kept across a restart)."""
 
-    def __init__(self, repo, control):
-        self.repo, self.control = repo, control
+    def __init__(self, repo, control, threads=1):
+        self.repo, self.control, self.threads = repo, control, threads
         self.ports = [free_port(), free_port(), free_port()]
         self.url = f"http://127.0.0.1:{self.ports[0]}"
         self.proc = None
@@ -84,7 +84,7 @@ class Triton:
         self.proc = subprocess.Popen(
             [TRITON_PYTHON, os.path.join(REPO, "tools", "test", "triton_serve.py"), self.repo, self.control,
              "--http-port", str(self.ports[0]), "--grpc-port", str(self.ports[1]),
-             "--metrics-port", str(self.ports[2])],
+             "--metrics-port", str(self.ports[2]), "--threads", str(self.threads)],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.time() + 120
         while time.time() < deadline:
