@@ -41,6 +41,11 @@ pub struct ServeArgs {
     /// Undo history budget of each session, MiB (default 1024).
     #[arg(long)]
     pub history_mb: Option<usize>,
+    /// Most memory one session's image may cost, MiB: 5 bytes a voxel (its float32 copy and the
+    /// mask); a larger image is refused with 413 (default: the machine's memory over
+    /// --max-sessions).
+    #[arg(long)]
+    pub max_lease_mb: Option<usize>,
 }
 
 fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
@@ -75,6 +80,9 @@ pub fn run(
     if let Some(mb) = args.max_upload_mb {
         config.max_body_bytes = mb.saturating_mul(1 << 20);
         config.max_array_bytes = config.max_body_bytes;
+    }
+    if let Some(mb) = args.max_lease_mb {
+        config.max_lease_bytes = Some(mb.saturating_mul(1 << 20));
     }
     if let Some(mb) = args.history_mb {
         config.history_bytes = mb.saturating_mul(1 << 20).max(1);

@@ -28,6 +28,9 @@ pub struct Change {
     pub region: Option<(BBox, WireDType, Vec<u8>)>,
 }
 
+/// What a session holds per voxel of its image: the normalised float32 copy and the mask.
+pub const BYTES_PER_VOXEL: usize = 5;
+
 /// A session and its client's target buffer.
 pub struct LeaseSession {
     session: Session,
@@ -51,6 +54,7 @@ impl LeaseSession {
         &mut self,
         image: &WireArray,
         cache: &ImageCache,
+        budget: usize,
     ) -> Result<(Vec<usize>, bool), ApiError> {
         let channels = self.session.metadata().num_image_channels;
         if image.shape.len() != 4 {
@@ -67,6 +71,20 @@ impl LeaseSession {
             )));
         }
         let shape = [image.shape[1], image.shape[2], image.shape[3]];
+        let cost = shape
+            .iter()
+            .try_fold(BYTES_PER_VOXEL, |a: usize, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX);
+        if cost > budget {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "an image of {shape:?} voxels needs {:.1} MiB in a session (a float32 copy and the mask), more than one lease may hold ({:.1} MiB; nni serve --max-lease-mb)",
+                    cost as f64 / 1048576.0,
+                    budget as f64 / 1048576.0
+                ),
+            ));
+        }
         let (normalised, shared) = cache.get_or_make(image, shape)?;
         self.session.set_shared_image(normalised)?;
         self.target = None;

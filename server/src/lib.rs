@@ -75,6 +75,10 @@ pub struct ServerConfig {
     pub max_array_bytes: usize,
     /// Undo history budget of each session, bytes (0: the engine's default).
     pub history_bytes: usize,
+    /// Most bytes one lease's image may cost it (the float32 copy the engine normalises and the
+    /// mask: 5 bytes a voxel); None: the machine's memory over `max_sessions`, so that no client
+    /// can take the memory of the others.
+    pub max_lease_bytes: Option<usize>,
 }
 
 impl ServerConfig {
@@ -96,7 +100,14 @@ impl ServerConfig {
             max_body_bytes: quarter,
             max_array_bytes: quarter,
             history_bytes: 0,
+            max_lease_bytes: None,
         }
+    }
+
+    /// What one lease's image may cost: `max_lease_bytes`, else the memory over `max_sessions`.
+    pub fn lease_budget(&self) -> usize {
+        self.max_lease_bytes
+            .unwrap_or_else(|| physical_memory_bytes() / self.max_sessions.max(1))
     }
 
     /// Check the settings (the reference's rules); a message for the user when they do not hold.

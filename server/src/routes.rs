@@ -349,7 +349,7 @@ async fn set_image(
     session_json(st, &headers, move |s| {
         let image = nnia::unpack(&bytes, max)?;
         drop(bytes);
-        let (shape, shared) = s.set_image(&image, &state.images)?;
+        let (shape, shared) = s.set_image(&image, &state.images, state.config.lease_budget())?;
         Ok(json!({"original_image_shape": shape, "image_shared": shared}))
     })
     .await

@@ -19,7 +19,7 @@ Run by `tools/test.sh server` (which installs the client venv and builds `nni`).
    and its check with the client;
 6. bad input: malformed arrays, wrong shapes and types, a wrong key, an unknown lease, an
    oversized body, broken JSON: each a 4xx with a clear detail, the server's memory bounded, and
-   the session still right afterwards.
+   the session still right afterwards; an image over --max-lease-mb is refused (413) before it is copied.
 
 Each check prints one line ending in PASS or FAIL; the last line is ``N passed, M failed``.
 """
@@ -488,6 +488,33 @@ def pooled_connections(url, lease):
               kept == 5, f"{kept} of 5 connections carried a second request")
 
 
+def section_lease_budget(nni, onnx):
+    """--max-lease-mb: an image whose session would hold more (5 bytes a voxel) is refused before
+    the engine copies it, and the lease keeps working with an image that fits."""
+    server = Server(nni, onnx, "--max-lease-mb", "1")
+    try:
+        with nnInteractiveRemoteInferenceSession(server.url) as rs:
+            big = np.ones((1, 64, 64, 64), np.int16)  # 1.25 MiB in a session
+            try:
+                rs.set_image(big)
+                check("lease budget: a 64^3 image over --max-lease-mb 1 is refused", False, "accepted")
+            except httpx.HTTPStatusError as e:
+                detail = e.response.json().get("detail", "")
+                check("lease budget: a 64^3 image over --max-lease-mb 1 is refused (413, names the flag)",
+                      e.response.status_code == 413 and "--max-lease-mb" in detail, detail[:110])
+            rng = np.random.default_rng(0)
+            small = rng.normal(10, 2, (1, 32, 32, 32)).astype(np.int16)  # 160 KiB in a session
+            small[0, 8:24, 8:24, 8:24] += 100
+            rs.set_image(small)
+            target = np.zeros(small.shape[1:], np.uint8)
+            rs.set_target_buffer(target)
+            rs.add_point_interaction([16, 16, 16], include_interaction=True)
+            check("lease budget: the same lease then works with a 32^3 image", int(target.sum()) > 0,
+                  f"{int(target.sum())} voxels")
+    finally:
+        server.stop()
+
+
 def section_bad_input(nni, onnx, case_dir):
     key = "s3cret-key"
     server = Server(nni, onnx, "--api-key", key, "--max-upload-mb", "8")
@@ -656,6 +683,7 @@ def main():
         section_shared_images(args.nni, onnx, case_dir)
         section_faults(args.nni, onnx, case_dir)
         section_bad_input(args.nni, onnx, case_dir)
+        section_lease_budget(args.nni, onnx)
     print(f"(server tests: {time.time() - t0:.0f} s)")
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
     return 1 if RESULTS["failed"] or not alone else 0
