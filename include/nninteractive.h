@@ -209,6 +209,10 @@ typedef struct nni_session_options {
   // reached or says it is not ready (502, 503, 504), after 0.25 s, 0.5 s, 1 s, ...; 0..=10,
   // default 3. Since 0.3.0.
   uint32_t network_retries;
+  // With an `https://` `network_url`: the path of a PEM file of the CA certificates to trust
+  // (an internal CA) instead of the built-in Mozilla roots (UTF-8, NUL-terminated); NULL: the
+  // Mozilla roots. Since 0.3.0.
+  const char *network_ca_file;
 } nni_session_options;
 
 // Progress callback: `fraction` in [0, 1] (never decreasing within a call) and a short stage

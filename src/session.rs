@@ -70,15 +70,16 @@ pub unsafe extern "C" fn nni_session_new(
         // SAFETY: the caller promises NULL or a readable nni_session_options of its struct_size.
         let opts = unsafe { read_options(opts)? };
         // SAFETY: the caller promises NULL or NUL-terminated strings in these fields.
-        let (model, url, token) = unsafe {
+        let (model, url, token, ca_file) = unsafe {
             (
                 optional_str(opts.model_path, "model_path")?,
                 optional_str(opts.network_url, "network_url")?,
                 optional_str(opts.network_token, "network_token")?,
+                optional_str(opts.network_ca_file, "network_ca_file")?,
             )
         };
         let mut session = match url {
-            Some(url) => open_remote(&opts, url, token, model)?,
+            Some(url) => open_remote(&opts, url, token, ca_file, model)?,
             None => open_local(&opts, model.ok_or(Error::NullPointer("opts->model_path"))?)?,
         };
         session.set_autozoom(opts.autozoom != 0);
@@ -124,6 +125,7 @@ fn open_remote(
     opts: &nni_session_options,
     url: &str,
     token: Option<&str>,
+    ca_file: Option<&str>,
     model: Option<&str>,
 ) -> Result<Session> {
     if opts.network_retries > 10 {
@@ -137,6 +139,7 @@ fn open_remote(
         remote.timeout = std::time::Duration::from_millis(opts.network_timeout_ms.into());
     }
     remote.retries = opts.network_retries;
+    remote.ca_file = ca_file.map(std::path::PathBuf::from);
     if let Some(token) = token {
         remote = remote.with_bearer_token(token);
     }

@@ -107,6 +107,10 @@ pub struct nni_session_options {
     /// reached or says it is not ready (502, 503, 504), after 0.25 s, 0.5 s, 1 s, ...; 0..=10,
     /// default 3. Since 0.3.0.
     pub network_retries: u32,
+    /// With an `https://` `network_url`: the path of a PEM file of the CA certificates to trust
+    /// (an internal CA) instead of the built-in Mozilla roots (UTF-8, NUL-terminated); NULL: the
+    /// Mozilla roots. Since 0.3.0.
+    pub network_ca_file: *const c_char,
 }
 
 impl nni_session_options {
@@ -126,6 +130,7 @@ impl nni_session_options {
         network_token: std::ptr::null(),
         network_timeout_ms: 0,
         network_retries: 3,
+        network_ca_file: std::ptr::null(),
     };
 }
 
@@ -161,7 +166,7 @@ pub type nni_progress_callback = Option<
 >;
 
 // The option and image structs are part of the ABI: their sizes are fixed (checked from C too).
-const _: () = assert!(std::mem::size_of::<nni_session_options>() == 80);
+const _: () = assert!(std::mem::size_of::<nni_session_options>() == 88);
 const _: () = assert!(std::mem::offset_of!(nni_session_options, warm_up) == 48);
 const _: () = assert!(std::mem::offset_of!(nni_session_options, precision) == 28);
 const _: () = assert!(std::mem::size_of::<nni_image_desc>() == 24 + 24 + 24 + 24 + 72);

@@ -312,6 +312,9 @@ struct SessionOptions {
     uint32_t network_timeout_ms = 0;
     /// With `network_url`: retries when the server cannot be reached or is not ready (0..=10).
     uint32_t network_retries = 3;
+    /// With an `https://` `network_url`: a PEM file of the CA certificates to trust instead of
+    /// the built-in Mozilla roots; empty: those roots.
+    std::string network_ca_file{};
 };
 
 /// The box [min, max) of voxels a call wrote (see Session::changed_region()).
@@ -432,6 +435,7 @@ public:
             o.network_token = options.network_token.empty() ? nullptr : options.network_token.c_str();
             o.network_timeout_ms = options.network_timeout_ms;
             o.network_retries = options.network_retries;
+            o.network_ca_file = options.network_ca_file.empty() ? nullptr : options.network_ca_file.c_str();
         }
         o.device = static_cast<int32_t>(options.device);
         o.num_threads = options.num_threads;

@@ -25,6 +25,10 @@ pub struct RemoteArgs {
     /// says it is not ready.
     #[arg(long, default_value_t = nninteractive_engine::backend::remote::DEFAULT_RETRIES)]
     pub network_retries: u32,
+    /// For an https:// network URL: a PEM file of the CA certificates to trust (an internal CA)
+    /// instead of the built-in Mozilla roots.
+    #[arg(long)]
+    pub network_ca_file: Option<std::path::PathBuf>,
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -46,6 +50,7 @@ impl RemoteArgs {
         let mut opts = RemoteOptions::new(url);
         opts.timeout = Duration::from_secs_f64(self.network_timeout);
         opts.retries = self.network_retries;
+        opts.ca_file = self.network_ca_file.clone();
         if let Ok(token) = std::env::var("NNI_NETWORK_TOKEN") {
             if !token.is_empty() {
                 opts = opts.with_bearer_token(&token);

@@ -259,9 +259,10 @@ static int32_t progress_cb(void *user, double fraction, const char *stage)
 /* ------------------------------------------------------------------ tests */
 
 /* The ABI structs have the layout the library was built with (it asserts the same sizes). */
-_Static_assert(sizeof(nni_session_options) == 80, "nni_session_options layout");
+_Static_assert(sizeof(nni_session_options) == 88, "nni_session_options layout");
 _Static_assert(offsetof(nni_session_options, network_url) == 56, "network_url after warm_up's padding");
-_Static_assert(offsetof(nni_session_options, network_retries) == 76, "network_retries last");
+_Static_assert(offsetof(nni_session_options, network_retries) == 76, "network_retries after the timeout");
+_Static_assert(offsetof(nni_session_options, network_ca_file) == 80, "network_ca_file last");
 _Static_assert(offsetof(nni_session_options, warm_up) == 48, "warm_up after history_bytes");
 _Static_assert(offsetof(nni_session_options, history_bytes) == 40, "history_bytes after backend");
 _Static_assert(offsetof(nni_session_options, precision) == 28, "precision fills v1's padding");

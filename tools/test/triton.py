@@ -23,7 +23,9 @@ in the bound function: tools/test/triton_serve.py). Sections:
    NNI_ERR_UNAVAILABLE and changes nothing) and restarted (the same prompt then works); a slow
    forward cancelled (the call returns while the server's forward is still running); a forward
    past the timeout; replies cut short by a proxy (an error, nothing changed; the next prompt works
-   once the replies are whole).
+   once the replies are whole);
+5. https: a proxy in front of Triton with a certificate from a test CA (openssl): refused without
+   the CA, a prompt == local with `network_ca_file`, a missing CA file refused.
 
 Each check prints one line ending in PASS or FAIL; the last line is ``N passed, M failed``.
 """
@@ -130,7 +132,7 @@ class CuttingProxy:
     """An HTTP proxy in front of Triton that, while `cut` is set, sends only the first half of each
     /infer reply's body (with the whole reply's Content-Length) and closes the connection."""
 
-    def __init__(self, upstream_port):
+    def __init__(self, upstream_port, tls=None):
         proxy = self
         self.cut = False
         self.cuts = 0
@@ -170,6 +172,12 @@ class CuttingProxy:
             do_POST = relay
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # (certificate, key): serve https
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -483,6 +491,70 @@ def section_faults(triton, cases, nni):
         proxy.close()
 
 
+def make_certificates(folder):
+    """A test CA and a certificate for 127.0.0.1 signed by it (openssl); returns (ca, cert, key)."""
+    ca_key, ca, key, csr, cert = (os.path.join(folder, n) for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem"))
+    ext = os.path.join(folder, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    for cmd in (
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+         "-subj", "/CN=nninteractive-native test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "2", "-extfile", ext],
+    ):
+        subprocess.run(cmd, check=True, capture_output=True)
+    return ca, cert, key
+
+
+def section_tls(triton, cases):
+    """https to the network server: trusted through the CA file given, refused without it."""
+    case_dir, onnx, name = cases[0]
+    case, image = server_test.load_case(case_dir)
+    step = next(dict(s, run_prediction=True) for s in case["steps"] if s["op"] in ("point", "bbox"))
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            ca, cert, key = make_certificates(tmp)
+        except (OSError, subprocess.CalledProcessError) as e:
+            check("https: a test CA made with openssl", False, repr(e)[:100])
+            return
+        proxy = CuttingProxy(triton.ports[0], tls=(cert, key))
+        url = f"https://127.0.0.1:{proxy.port}/v2/models/{name}"
+        try:
+            try:
+                Session(None, network_url=url, network_retries=0)
+                check("https: a server certificate from an unknown CA is refused", False, "accepted")
+            except NniError as e:
+                check("https: a server certificate from an unknown CA is refused (NNI_ERR_UNAVAILABLE)",
+                      e.status_name == "NNI_ERR_UNAVAILABLE" and "certificate" in e.message, e.message[:100])
+            local = local_session(onnx, case)
+            try:
+                local.set_image(image)
+                conformance.run_step(local, case_dir, step)
+                want = np.array(local.get_mask(), copy=True)
+            finally:
+                local.close()
+            sess = Session(None, network_url=url, network_ca_file=ca, autozoom=bool(case.get("autozoom", True)))
+            try:
+                sess.set_image(image)
+                conformance.run_step(sess, case_dir, step)
+                check("https: with the CA file (network_ca_file) a prompt runs, == local",
+                      np.array_equal(sess.get_mask(), want))
+            finally:
+                sess.close()
+            try:
+                Session(None, network_url=url, network_ca_file=cert + ".missing")
+                check("https: a missing CA file is refused", False, "accepted")
+            except NniError as e:
+                check("https: a missing CA file is refused (NNI_ERR_INVALID_ARGUMENT, named)",
+                      e.status_name == "NNI_ERR_INVALID_ARGUMENT" and ".missing" in e.message, e.message[:100])
+        finally:
+            proxy.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nni", default=os.path.join(REPO, "target", "debug", "nni"))
@@ -504,6 +576,7 @@ def main():
         section_serve(triton, cases, args.nni, alone)
         section_batching(triton, cases, alone)
         section_faults(triton, cases, args.nni)
+        section_tls(triton, cases)
     finally:
         triton.stop()
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")

@@ -135,6 +135,7 @@ class _Options(Structure):
         ("network_token", c_char_p),
         ("network_timeout_ms", c_uint32),
         ("network_retries", c_uint32),
+        ("network_ca_file", c_char_p),
     ]
 
 
@@ -470,14 +471,14 @@ class Session(_Owned):
     ``http://HOST:PORT/v2/models/NAME``; ``model_path`` may then be None (the metadata comes from
     the server). ``network_token`` is sent as a bearer token, ``network_timeout`` (seconds) bounds
     one forward, ``network_retries`` (None: the library's default, 3) retries an unreachable
-    server."""
+    server, ``network_ca_file`` (a PEM file) replaces the built-in Mozilla roots for ``https://``."""
 
     _FREE = "nni_session_free"
     _WHAT = "session"
 
     def __init__(self, model_path, device="auto", num_threads=0, autozoom=True, precision="exact", backend="auto",
                  history_bytes=0, warm_up=False, network_url=None, network_token=None, network_timeout=None,
-                 network_retries=None):
+                 network_retries=None, network_ca_file=None):
         self._lib = load_library()
         self._h = None
         self._shape = None
@@ -500,6 +501,8 @@ class Session(_Owned):
                 opts.network_timeout_ms = int(ms)
             if network_retries is not None:
                 opts.network_retries = int(network_retries)
+            if network_ca_file is not None:
+                opts.network_ca_file = os.fsencode(os.fspath(network_ca_file))
         if isinstance(device, str):
             if device not in DEVICES:
                 raise ValueError(f"device must be one of {sorted(DEVICES)}, got {device!r}")

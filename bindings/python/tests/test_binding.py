@@ -270,6 +270,10 @@ class RemoteNetworkOptionsTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             nni.Session(None, network_url="http://127.0.0.1:9/v2/models/m", network_timeout=0)
         with self.assertRaises(nni.NniError) as e:
+            nni.Session(None, network_url="https://127.0.0.1:9/v2/models/m", network_ca_file=__file__)
+        self.assertEqual(e.exception.status_name, "NNI_ERR_INVALID_ARGUMENT")
+        self.assertIn("holds no certificate", e.exception.message)
+        with self.assertRaises(nni.NniError) as e:
             nni.Session(None)
         self.assertEqual(e.exception.status_name, "NNI_ERR_NULL_POINTER")
 

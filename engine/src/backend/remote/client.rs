@@ -45,6 +45,7 @@ impl Client {
         headers: Vec<(String, String)>,
         timeout: Duration,
         retries: u32,
+        ca_file: Option<&std::path::Path>,
     ) -> Result<Self> {
         for (name, value) in &headers {
             let valid_name = !name.is_empty()
@@ -62,7 +63,16 @@ impl Client {
                 "the network timeout must be positive".into(),
             ));
         }
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if let Some(path) = ca_file {
+            let roots = trusted_roots(path)?;
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+                    .build(),
+            );
+        }
+        let agent = config
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .max_idle_connections_per_host(64)
@@ -248,9 +258,44 @@ impl Client {
     }
 }
 
+/// The CA certificates in the PEM file at `path`, trusted for `https://` instead of the
+/// built-in Mozilla roots (a hospital's internal CA).
+fn trusted_roots(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::InvalidArgument(format!("cannot read the CA file {}: {e}", path.display()))
+    })?;
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => roots.push(c),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::InvalidArgument(format!(
+                    "the CA file {} is not valid PEM: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "the CA file {} holds no certificate",
+            path.display()
+        )));
+    }
+    Ok(roots)
+}
+
 /// A transport failure as the engine's error: unreachable servers are [`Error::Unavailable`],
 /// a timeout an [`Error::Inference`] naming it.
 fn transport_error(url: &ModelUrl, e: ureq::Error, timeout: Duration) -> Error {
+    let text = e.to_string();
+    if text.contains("certificate") || matches!(e, ureq::Error::Tls(_)) {
+        return Error::Unavailable(format!(
+            "TLS with the network server at {} failed: {text} (for an internal CA, give its certificates: --network-ca-file, network_ca_file)",
+            url.origin
+        ));
+    }
     match e {
         ureq::Error::Timeout(_) => Error::Inference(format!(
             "the network server at {} did not answer within {:.0} s",
@@ -264,10 +309,6 @@ fn transport_error(url: &ModelUrl, e: ureq::Error, timeout: Duration) -> Error {
             "cannot reach the network server at {}: {e}",
             url.origin
         )),
-        ureq::Error::Tls(_) => Error::Unavailable(format!(
-            "TLS with the network server at {} failed: {e}",
-            url.origin
-        )),
         other => Error::Inference(format!(
             "talking to the network server at {}: {other}",
             url.origin
@@ -275,9 +316,10 @@ fn transport_error(url: &ModelUrl, e: ureq::Error, timeout: Duration) -> Error {
     }
 }
 
-/// Unreachable is worth another try; anything else is not.
+/// Unreachable is worth another try (a certificate refused is not); anything else is not.
 fn classify(e: Error) -> Attempt {
     match e {
+        Error::Unavailable(ref m) if m.starts_with("TLS ") => Attempt::Fail(e),
         Error::Unavailable(_) => Attempt::Retry(e),
         other => Attempt::Fail(other),
     }

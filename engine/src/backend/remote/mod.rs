@@ -35,6 +35,9 @@ pub struct RemoteOptions {
     /// How many more times a forward or a metadata call is tried when the server cannot be
     /// reached or says it is not ready (502/503/504).
     pub retries: u32,
+    /// For `https://`: a PEM file of the CA certificates to trust instead of the built-in
+    /// Mozilla roots (a hospital's internal CA). None: the Mozilla roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The default forward timeout.
@@ -50,6 +53,7 @@ impl RemoteOptions {
             headers: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             retries: DEFAULT_RETRIES,
+            ca_file: None,
         }
     }
 
@@ -80,6 +84,7 @@ impl RemotePool {
             opts.headers.clone(),
             opts.timeout,
             opts.retries,
+            opts.ca_file.as_deref(),
         )?;
         let not_found = || {
             let live = client.is_ok(&url.server_live()).unwrap_or(false);
@@ -317,7 +322,7 @@ mod tests {
         let url = ModelUrl::parse(&format!("http://127.0.0.1:{port}/v2/models/m")).unwrap();
         let meta = ModelMetadata::from_json(r#"{"patch_size": [2, 2, 2]}"#).unwrap();
         RemoteNetwork {
-            client: Arc::new(Client::new(url, Vec::new(), timeout, retries).unwrap()),
+            client: Arc::new(Client::new(url, Vec::new(), timeout, retries, None).unwrap()),
             meta: Arc::new(meta),
             cancel: Arc::new(RemoteCancel::default()),
         }
