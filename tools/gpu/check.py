@@ -241,6 +241,56 @@ def run_reference(args, folder, env):
             "gpu_mib": mem.peak_mib, "mask": os.path.join(args.work, "mask_reference.npy")}
 
 
+DROPIN_CUDA_SCRIPT = r"""
+import json, os, sys
+import numpy as np
+import torch
+sys.path.insert(0, os.path.join(sys.argv[1], "bindings", "python"))
+from nninteractive_native import nnInteractiveInferenceSession
+
+rng = np.random.default_rng(0)
+image = rng.normal(100, 20, (48, 56, 64)).astype(np.int16)
+image[10:34, 12:40, 16:48] += 800
+device = sys.argv[3]
+steps = [("point", (22, 26, 32), True), ("bbox", [[14, 30], [16, 36], [30, 31]], True),
+         ("point", (12, 14, 18), False), ("undo",), ("point", (30, 30, 40), True)]
+out = {}
+for kind in ("numpy", "torch " + device):
+    s = nnInteractiveInferenceSession(device="cpu", torch_n_threads=2)
+    s.initialize_from_trained_model_folder(sys.argv[2])
+    s.set_image(image[None], {"spacing": [1, 1, 1]})
+    target = np.zeros(image.shape, np.uint8) if kind == "numpy" else torch.zeros(image.shape, dtype=torch.uint8, device=device)
+    s.set_target_buffer(target)
+    masks, answers = [], []
+    for st in steps:
+        if st[0] == "point":
+            answers.append(s.add_point_interaction(st[1], include_interaction=st[2]))
+        elif st[0] == "bbox":
+            answers.append(s.add_bbox_interaction(st[1], include_interaction=st[2]))
+        else:
+            answers.append(s.undo())
+        masks.append(np.array(target) if kind == "numpy" else target.cpu().numpy().copy())
+    out[kind] = (masks, [repr(a) for a in answers], str(getattr(target, "device", "numpy")))
+(a_masks, a_answers, _), (b_masks, b_answers, where) = out.values()
+same = all(np.array_equal(x, y) for x, y in zip(a_masks, b_masks)) and a_answers == b_answers
+print(json.dumps({"same": same, "steps": len(steps), "buffer_device": where,
+                  "voxels": int(a_masks[-1].sum()), "answers": a_answers}))
+"""
+
+
+def dropin_cuda_buffer(args, env):
+    """The drop-in class writing into a torch tensor on the GPU (issue 23: CUDA target buffers),
+    beside a numpy buffer: the same masks and answers after every step."""
+    device = "cuda" if args.device == "cuda" else "cpu"
+    proc = subprocess.run([args.ref_python, "-c", DROPIN_CUDA_SCRIPT, REPO,
+                           os.path.join(REPO, "models", "blob-grow-p32.onnx"), device],
+                          capture_output=True, text=True, env=env)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"same": False, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+
+
 def tensorrt_loadable(env):
     ort_dir = os.path.dirname(env.get("NNI_ONNXRUNTIME_PATH", ""))
     code = ("import ctypes,os,sys\n"
@@ -345,7 +395,13 @@ def main():
         runs.append(run_engine(args, onnx, label, extra, env))
         print(f"{label}: {runs[-1].get('clicks_s', runs[-1].get('error'))}", flush=True)
 
+    buffer = dropin_cuda_buffer(args, env)
+    print(f"drop-in, torch target buffer on {args.device}: {buffer}", flush=True)
     text = table(runs, conf, args)
+    text += ("\n\n| drop-in class, target buffer | steps | same masks and answers as a numpy buffer | detail |\n"
+             "|---|---|---|---|\n"
+             f"| torch tensor on {buffer.get('buffer_device', args.device)} | {buffer.get('steps', '')} | "
+             f"{'yes' if buffer.get('same') else 'NO'} | {buffer.get('error', str(buffer.get('voxels', '')) + ' voxels at the end')} |")
     header = (f"GPU check: {subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout.strip() if shutil.which('nvidia-smi') else args.device}; "
               f"released-size ResEncL (random, seed 0), patch {args.patch}^3, 384x384x256 int16 CT-like, "
               f"{CLICKS} clicks, AutoZoom off; {time.time() - t0:.0f} s in all")
