@@ -35,15 +35,16 @@ pub struct ServeArgs {
     /// Inference threads (0: the runtime's default).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Largest request body and array, MiB (default: a quarter of the machine's memory).
+    /// Largest request body and array, MiB (default: a quarter of the memory this process may use:
+    /// the machine's, or the container's limit where lower).
     #[arg(long)]
     pub max_upload_mb: Option<usize>,
     /// Undo history budget of each session, MiB (default 1024).
     #[arg(long)]
     pub history_mb: Option<usize>,
     /// Most memory one session's image may cost, MiB: 5 bytes a voxel (its float32 copy and the
-    /// mask); a larger image is refused with 413 (default: the machine's memory over
-    /// --max-sessions).
+    /// mask); a larger image is refused with 413 (default: the memory this process may use, the
+    /// container's limit where lower, over --max-sessions).
     #[arg(long)]
     pub max_lease_mb: Option<usize>,
 }

@@ -131,7 +131,10 @@ impl ServerConfig {
     }
 }
 
-/// Bytes of physical memory (32 GiB when unknown, as the reference assumes).
+/// Bytes of memory this process may use: the machine's physical memory (32 GiB when unknown, as
+/// the reference assumes), or the container's memory limit when that is lower (cgroup v2
+/// `memory.max`, or v1 `memory.limit_in_bytes`), so that the defaults derived from it hold in a
+/// container too.
 pub fn physical_memory_bytes() -> usize {
     // SAFETY: sysconf only reads system configuration values.
     let (pages, size) = unsafe {
@@ -140,11 +143,27 @@ pub fn physical_memory_bytes() -> usize {
             libc::sysconf(libc::_SC_PAGE_SIZE),
         )
     };
-    if pages > 0 && size > 0 {
+    let machine = if pages > 0 && size > 0 {
         (pages as usize).saturating_mul(size as usize)
     } else {
         32 << 30
-    }
+    };
+    let limit = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .find_map(|text| cgroup_limit(&text));
+    limit.map_or(machine, |l| l.min(machine))
+}
+
+/// A cgroup memory limit file's value in bytes; None for `max` (no limit) or anything unreadable.
+fn cgroup_limit(text: &str) -> Option<usize> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
 }
 
 /// The network the configuration asks for: the remote model, else the model file loaded here.
@@ -257,4 +276,17 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_limits_are_read_and_max_is_none() {
+        assert_eq!(cgroup_limit("12884901888\n"), Some(12 << 30));
+        assert_eq!(cgroup_limit("max\n"), None);
+        assert_eq!(cgroup_limit(""), None);
+        assert!(physical_memory_bytes() > 0);
+    }
 }
