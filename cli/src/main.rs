@@ -450,11 +450,34 @@ fn init(
 }
 
 /// A session whose forwards run on a KServe v2 server (no runtime is loaded here).
+/// The flags of the local network that a remote one does not use, as given (a warning each).
+fn warn_local_flags_ignored(common: &Common, threads: usize) {
+    let ignored: Vec<&str> = [
+        (common.device != "auto", "--device"),
+        (common.fast, "--fast"),
+        (common.backend != "auto", "--backend"),
+        (common.warm_up, "--warm-up"),
+        (common.onnxruntime.is_some(), "--onnxruntime"),
+        (common.openvino.is_some(), "--openvino"),
+        (threads != 0, "--threads"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    if !ignored.is_empty() {
+        eprintln!(
+            "warning: {} ignored: with --network-url the network runs on the network server, as it is served there",
+            ignored.join(", ")
+        );
+    }
+}
+
 fn open_remote_session(
     common: &Common,
     remote: &nninteractive_engine::RemoteOptions,
     model: Option<&Path>,
 ) -> Result<Session, String> {
+    warn_local_flags_ignored(common, 0);
     let mut s =
         nninteractive_engine::open_session_remote(remote, model).map_err(|e| e.to_string())?;
     s.set_autozoom(!common.no_autozoom);
@@ -469,12 +492,15 @@ fn real_main(cli: Cli) -> Result<(), String> {
             common,
             remote,
         } => match remote.options()? {
-            Some(remote) => serve::run(
-                args,
-                NetworkOptions::default(),
-                Some(remote),
-                !common.no_autozoom,
-            ),
+            Some(remote) => {
+                warn_local_flags_ignored(&common, args.threads);
+                serve::run(
+                    args,
+                    NetworkOptions::default(),
+                    Some(remote),
+                    !common.no_autozoom,
+                )
+            }
             None => {
                 let opts = network_options(&common, args.threads)?;
                 serve::run(args, opts, None, !common.no_autozoom)

@@ -128,6 +128,35 @@ fn npy_in_npy_out_and_clear_errors() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// With --network-url the local network's flags are ignored, and said so; a network server that
+/// is not there is a clear error, and no mask is written.
+#[test]
+fn a_remote_network_names_ignored_flags_and_an_absent_server() {
+    let dir = tmpdir("remote");
+    let ph = phantom();
+    let input = dir.join("ct.npy");
+    nni::volume_io::write_npy(&input, &ph.image, ph.shape).unwrap();
+    let out = dir.join("mask.npy");
+    let run = Command::new(env!("CARGO_BIN_EXE_nni"))
+        .args(["segment", "--fast", "--device", "cpu"])
+        .args(["--network-url", "http://127.0.0.1:9/v2/models/m"])
+        .args(["--network-retries", "0"])
+        .arg("--image")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .args(["--point", "20,16,20"])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("--device, --fast ignored"), "{stderr}");
+    assert!(stderr.contains("network server unavailable"), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Every input the fuzzer keeps for the file readers (seeds and the crashes it found) is read or
 /// refused with an error, as .npy, .nii and .nii.gz alike: the fuzz corpus as a stable regression.
 #[test]
