@@ -95,14 +95,10 @@ pub fn open_session_remote(remote: &RemoteOptions, model: Option<&Path>) -> Resu
 pub fn connect_remote(remote: &RemoteOptions, model: Option<&Path>) -> Result<RemotePool> {
     let local = match model {
         None => None,
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))?;
-            let label = path.display().to_string();
-            let mut meta = metadata::ModelMetadata::from_onnx(&bytes, &label)?;
-            meta.sha256 = session::log::sha256_hex(&bytes);
-            Some(meta)
-        }
+        Some(path) => Some(backend::model_metadata(
+            &backend::read_model_file(path)?,
+            &path.display().to_string(),
+        )?),
     };
     RemotePool::connect(remote, local)
 }

@@ -188,19 +188,28 @@ def dice(a, b):
     return 1.0 if s == 0 else 2.0 * int((a & b).sum()) / s
 
 
-def section_conformance(nni, roots, ref_python):
-    """Every case through the client and through the C ABI: identical after every step."""
-    alone = {}
+def conformance_cases(roots, ref_python):
+    """Every case of the case sets `roots` with its converted model (converted or reused as
+    tools/test/conformance.py does), as [(case_dir, onnx)], set by set, cases in name order."""
+    out = []
     for root in roots:
         root = os.path.abspath(root)
         models = conformance.convert_models(root, os.path.join(REPO, "build", "conformance-models"),
                                             ref_python, 2, False)
         cases_dir = os.path.join(root, "cases")
-        by_model = {}
         for name in sorted(os.listdir(cases_dir)):
             case_dir = os.path.join(cases_dir, name)
             case, _ = load_case(case_dir)
-            onnx = models[os.path.realpath(os.path.join(root, case["model"]))]
+            out.append((case_dir, models[os.path.realpath(os.path.join(root, case["model"]))]))
+    return out
+
+
+def section_conformance(nni, roots, ref_python):
+    """Every case through the client and through the C ABI: identical after every step."""
+    alone = {}
+    for root in roots:
+        by_model = {}
+        for case_dir, onnx in conformance_cases([root], ref_python):
             by_model.setdefault(onnx, []).append(case_dir)
         for onnx, case_dirs in by_model.items():
             server = Server(nni, onnx)

@@ -38,7 +38,6 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -51,7 +50,6 @@ sys.path.insert(0, os.path.join(REPO, "tools", "test"))
 
 import conformance  # noqa: E402
 import server as server_test  # noqa: E402  (the nni serve process and the client replay)
-from case_arrays import load_array  # noqa: E402
 from nninteractive_native import NniError, Session  # noqa: E402
 
 TRITON_PYTHON = os.path.join(REPO, ".venv-triton", "bin", "python")
@@ -193,29 +191,21 @@ def model_repository(roots, ref_python, repo_dir):
     [(case_dir, onnx, triton model name)]."""
     cases = []
     names = {}
-    for root in roots:
-        root = os.path.abspath(root)
-        models = conformance.convert_models(root, os.path.join(REPO, "build", "conformance-models"),
-                                            ref_python, 2, False)
-        cases_dir = os.path.join(root, "cases")
-        for case_name in sorted(os.listdir(cases_dir)):
-            case_dir = os.path.join(cases_dir, case_name)
-            case, _ = server_test.load_case(case_dir)
-            onnx = models[os.path.realpath(os.path.join(root, case["model"]))]
-            if onnx not in names:
-                name = "m%d-%s" % (len(names), "".join(c if c.isalnum() or c in "-_" else "-"
-                                                        for c in os.path.basename(os.path.dirname(onnx))))
-                # A queue delay long enough that forwards started together are batched on a busy
-                # 2-core machine (production repositories keep the small default).
-                cmd = [os.path.join(REPO, ".venv", "bin", "python"), os.path.join(REPO, "tools", "model", "triton_repo.py"), onnx, repo_dir,
-                       "--name", name, "--instance-kind", "cpu", "--queue-delay-us", "200000"]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                if not check(f"triton_repo.py {os.path.basename(os.path.dirname(onnx))}: batch of 2 == alone",
-                             proc.returncode == 0, (proc.stdout + proc.stderr).strip().splitlines()[0][:90]):
-                    print(proc.stdout + proc.stderr)
-                    raise SystemExit(1)
-                names[onnx] = name
-            cases.append((case_dir, onnx, names[onnx]))
+    for case_dir, onnx in server_test.conformance_cases(roots, ref_python):
+        if onnx not in names:
+            name = "m%d-%s" % (len(names), "".join(c if c.isalnum() or c in "-_" else "-"
+                                                    for c in os.path.basename(os.path.dirname(onnx))))
+            # A queue delay long enough that forwards started together are batched on a busy
+            # 2-core machine (production repositories keep the small default).
+            cmd = [os.path.join(REPO, ".venv", "bin", "python"), os.path.join(REPO, "tools", "model", "triton_repo.py"),
+                   onnx, repo_dir, "--name", name, "--instance-kind", "cpu", "--queue-delay-us", "200000"]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if not check(f"triton_repo.py {os.path.basename(os.path.dirname(onnx))}: batch of 2 == alone",
+                         proc.returncode == 0, (proc.stdout + proc.stderr).strip().splitlines()[0][:90]):
+                print(proc.stdout + proc.stderr)
+                raise SystemExit(1)
+            names[onnx] = name
+        cases.append((case_dir, onnx, names[onnx]))
     return cases
 
 
@@ -340,6 +330,37 @@ def section_batching(triton, cases, alone):
         check(f"batching: session {k} got, every step, what it gets alone", same)
 
 
+class SlowForwards:
+    """While alive, each forward of triton_serve.py first sleeps `seconds` (its `slow` file);
+    end() lets forwards run at once again and waits for the slow one under way to finish."""
+
+    def __init__(self, control, seconds):
+        self.slow = os.path.join(control, "slow")
+        self.done = os.path.join(control, "slow-done")
+        if os.path.exists(self.done):
+            os.remove(self.done)
+        with open(self.slow, "w") as f:
+            f.write(str(seconds))
+
+    def end(self):
+        if os.path.exists(self.slow):
+            os.remove(self.slow)
+            deadline = time.time() + 30
+            while time.time() < deadline and not os.path.exists(self.done):
+                time.sleep(0.05)
+
+
+def expect_failed_prompt(label, status, text, sess, case_dir, step, mask_before):
+    """`step` fails with `status` and a message holding `text`, and leaves the mask as it was."""
+    try:
+        conformance.run_step(sess, case_dir, step)
+        check(f"{label}: the prompt fails", False, "it succeeded")
+    except NniError as e:
+        check(f"{label}: the prompt fails with {status}" + (f" ({text!r})" if text else ""),
+              e.status_name == status and text in e.message, e.message[:100])
+    check(f"{label}: the mask is as it was", np.array_equal(sess.get_mask(), mask_before))
+
+
 def section_faults(triton, cases, nni):
     case_dir, onnx, name = cases[0]
     case, image = server_test.load_case(case_dir)
@@ -373,13 +394,7 @@ def section_faults(triton, cases, nni):
         sess.set_image(image)
         conformance.run_step(sess, case_dir, steps[0])
         triton.stop()
-        try:
-            conformance.run_step(sess, case_dir, steps[1])
-            check("Triton stopped: the prompt fails", False, "it succeeded")
-        except NniError as e:
-            check("Triton stopped: the prompt fails with NNI_ERR_UNAVAILABLE",
-                  e.status_name == "NNI_ERR_UNAVAILABLE", e.message[:100])
-        check("Triton stopped: the mask is as it was", np.array_equal(sess.get_mask(), want1))
+        expect_failed_prompt("Triton stopped", "NNI_ERR_UNAVAILABLE", "", sess, case_dir, steps[1], want1)
         triton.start()
         conformance.run_step(sess, case_dir, steps[1])
         check("Triton restarted: the same prompt works, == local", np.array_equal(sess.get_mask(), want2))
@@ -388,25 +403,13 @@ def section_faults(triton, cases, nni):
     finally:
         sess.close()
 
-    slow = os.path.join(triton.control, "slow")
-    done = os.path.join(triton.control, "slow-done")
-
-    def wait_for(path, seconds):
-        deadline = time.time() + seconds
-        while time.time() < deadline and not os.path.exists(path):
-            time.sleep(0.05)
-        return os.path.exists(path)
-
     # A slow forward cancelled: the call returns while the server still runs it.
+    slow = None
     sess = remote_session(triton, name, case)
     try:
         sess.set_image(image)
         conformance.run_step(sess, case_dir, steps[0])
-        for p in (done,):
-            if os.path.exists(p):
-                os.remove(p)
-        with open(slow, "w") as f:
-            f.write("10")
+        slow = SlowForwards(triton.control, 10)
         seen = len(triton.batches())
         outcome = {}
 
@@ -425,43 +428,33 @@ def section_faults(triton, cases, nni):
         started = len(triton.batches()) > seen
         sess.request_cancel()
         t.join(60)
-        still_running = not os.path.exists(done)
+        still_running = not os.path.exists(slow.done)
         check("slow forward: the call was cancelled (NNI_ERR_CANCELLED)",
               started and outcome.get("status") == "NNI_ERR_CANCELLED", str(outcome))
         check("slow forward: the cancel returned while Triton still ran the forward", still_running)
         check("slow forward: the mask is as it was", np.array_equal(sess.get_mask(), want1))
-        os.remove(slow)
-        wait_for(done, 30)
+        slow.end()
         conformance.run_step(sess, case_dir, steps[1])
         check("slow forward: the next prompt works, == local", np.array_equal(sess.get_mask(), want2))
     finally:
-        if os.path.exists(slow):
-            os.remove(slow)
+        if slow:
+            slow.end()
         sess.close()
 
     # A forward past the timeout.
+    slow = None
     sess = remote_session(triton, name, case, network_timeout=1.0, network_retries=0)
     try:
         sess.set_image(image)
         conformance.run_step(sess, case_dir, steps[0])
-        if os.path.exists(done):
-            os.remove(done)
-        with open(slow, "w") as f:
-            f.write("4")
-        try:
-            conformance.run_step(sess, case_dir, steps[1])
-            check("timeout: the prompt fails", False, "it succeeded")
-        except NniError as e:
-            check("timeout: the prompt fails (NNI_ERR_INFERENCE, names the timeout)",
-                  e.status_name == "NNI_ERR_INFERENCE" and "within 1 s" in e.message, e.message[:100])
-        check("timeout: the mask is as it was", np.array_equal(sess.get_mask(), want1))
-        os.remove(slow)
-        wait_for(done, 30)
+        slow = SlowForwards(triton.control, 4)
+        expect_failed_prompt("timeout", "NNI_ERR_INFERENCE", "within 1 s", sess, case_dir, steps[1], want1)
+        slow.end()
         conformance.run_step(sess, case_dir, steps[1])
         check("timeout: the next prompt works, == local", np.array_equal(sess.get_mask(), want2))
     finally:
-        if os.path.exists(slow):
-            os.remove(slow)
+        if slow:
+            slow.end()
         sess.close()
 
     # Replies cut short.
@@ -473,14 +466,8 @@ def section_faults(triton, cases, nni):
             sess.set_image(image)
             conformance.run_step(sess, case_dir, steps[0])
             proxy.cut = True
-            try:
-                conformance.run_step(sess, case_dir, steps[1])
-                check("cut replies: the prompt fails", False, "it succeeded")
-            except NniError as e:
-                check("cut replies: the prompt fails (NNI_ERR_INFERENCE), after the retries",
-                      e.status_name == "NNI_ERR_INFERENCE" and proxy.cuts == 3,
-                      f"{proxy.cuts} replies cut; {e.message[:80]}")
-            check("cut replies: the mask is as it was", np.array_equal(sess.get_mask(), want1))
+            expect_failed_prompt("cut replies", "NNI_ERR_INFERENCE", "broke off", sess, case_dir, steps[1], want1)
+            check("cut replies: ... after the retries (3 replies cut)", proxy.cuts == 3, f"{proxy.cuts} replies cut")
             proxy.cut = False
             conformance.run_step(sess, case_dir, steps[1])
             check("cut replies: whole again, the next prompt works, == local",

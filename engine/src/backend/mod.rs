@@ -317,15 +317,26 @@ pub fn wants_float16_variant(opts: &NetworkOptions) -> bool {
         }
 }
 
+/// The bytes of the model file at `path` (a missing or unreadable file is [`Error::Model`]).
+pub fn read_model_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The metadata the ONNX model in `bytes` carries (`label` names it in messages), with the
+/// model's SHA-256 (what prompt logs name it by).
+pub fn model_metadata(bytes: &[u8], label: &str) -> Result<ModelMetadata> {
+    let mut meta = ModelMetadata::from_onnx(bytes, label)?;
+    meta.sha256 = crate::session::log::sha256_hex(bytes);
+    Ok(meta)
+}
+
 /// Read the model file at `path` and, when `opts` would use them, its float16 and bfloat16
 /// variants; then [`open_network_with`].
 pub fn open_network_file(
     path: &std::path::Path,
     opts: &NetworkOptions,
 ) -> Result<(Box<dyn Network>, ModelMetadata)> {
-    let read = |p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| Error::Model(format!("cannot read {}: {e}", p.display())))
-    };
+    let read = read_model_file;
     let read_if = |wanted: bool, p: &std::path::Path| -> Result<Option<(Vec<u8>, String)>> {
         if wanted && p.is_file() {
             Ok(Some((read(p)?, p.display().to_string())))
@@ -371,8 +382,7 @@ pub fn open_network_with(
     opts: &NetworkOptions,
     variants: ModelVariants<'_>,
 ) -> Result<(Box<dyn Network>, ModelMetadata)> {
-    let mut meta = ModelMetadata::from_onnx(bytes, label)?;
-    meta.sha256 = crate::session::log::sha256_hex(bytes);
+    let meta = model_metadata(bytes, label)?;
     let threads = opts.num_threads;
     let ort = |device: Device, note: Option<String>| -> Result<Box<dyn Network>> {
         let config = OrtConfig {

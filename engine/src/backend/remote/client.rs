@@ -11,11 +11,11 @@ use serde_json::Value;
 use super::kserve::{error_text, ModelUrl, HEADER_LENGTH};
 use crate::error::{Error, Result};
 
-/// A reply's body and the length of its JSON header (0 when the reply is all JSON).
+/// A reply's body and the length of its JSON header.
 pub struct Reply {
     /// The whole body.
     pub body: Vec<u8>,
-    /// `Inference-Header-Content-Length`, or the body's length when absent.
+    /// `Inference-Header-Content-Length`, or the body's length when absent (a reply all JSON).
     pub header_length: usize,
 }
 
@@ -23,6 +23,15 @@ pub struct Reply {
 enum Attempt {
     Retry(Error),
     Fail(Error),
+}
+
+impl Attempt {
+    /// The error, whether or not it was worth another try.
+    fn into_error(self) -> Error {
+        match self {
+            Attempt::Retry(e) | Attempt::Fail(e) => e,
+        }
+    }
 }
 
 /// The client of one model on one KServe v2 server.
@@ -107,14 +116,18 @@ impl Client {
 
     /// Whether GET `url` answers 200 (readiness, liveness); errors only when unreachable.
     pub fn is_ok(&self, url: &str) -> Result<bool> {
-        let request = self.authorised(self.agent.get(url));
-        let response = request
+        let response = self.get(url).map_err(Attempt::into_error)?;
+        Ok(response.status().as_u16() == 200)
+    }
+
+    /// GET `url` with the auth headers, within [`SHORT_TIMEOUT`].
+    fn get(&self, url: &str) -> std::result::Result<ureq::http::Response<ureq::Body>, Attempt> {
+        self.authorised(self.agent.get(url))
             .config()
             .timeout_global(Some(SHORT_TIMEOUT))
             .build()
             .call()
-            .map_err(|e| transport_error(&self.url, e, SHORT_TIMEOUT))?;
-        Ok(response.status().as_u16() == 200)
+            .map_err(|e| transport_failure(&self.url, e, SHORT_TIMEOUT))
     }
 
     /// POST an `/infer` request `body` (JSON header of `header_length` bytes, then the binary
@@ -137,8 +150,8 @@ impl Client {
                 .timeout_global(Some(self.timeout))
                 .build()
                 .send(body)
-                .map_err(|e| classify(transport_error(&self.url, e, self.timeout)))?;
-            self.read_reply(response, reply_limit, &url)
+                .map_err(|e| transport_failure(&self.url, e, self.timeout))?;
+            self.read_reply(response, reply_limit, &url, self.timeout)
         })?;
         reply.ok_or_else(|| {
             Error::Model(format!(
@@ -149,22 +162,18 @@ impl Client {
     }
 
     fn get_once(&self, url: &str) -> std::result::Result<Option<Reply>, Attempt> {
-        let response = self
-            .authorised(self.agent.get(url))
-            .config()
-            .timeout_global(Some(SHORT_TIMEOUT))
-            .build()
-            .call()
-            .map_err(|e| classify(transport_error(&self.url, e, SHORT_TIMEOUT)))?;
-        self.read_reply(response, 64 << 20, url)
+        let response = self.get(url)?;
+        self.read_reply(response, 64 << 20, url, SHORT_TIMEOUT)
     }
 
-    /// The body of a 200; `None` for a 404; a retry for 502/503/504; an error otherwise.
+    /// The body of a 200 (read within the request's `timeout`); `None` for a 404; a retry for
+    /// 502/503/504; an error otherwise.
     fn read_reply(
         &self,
         mut response: ureq::http::Response<ureq::Body>,
         limit: u64,
         url: &str,
+        timeout: Duration,
     ) -> std::result::Result<Option<Reply>, Attempt> {
         let status = response.status().as_u16();
         let header_length = response
@@ -181,9 +190,7 @@ impl Client {
                 ureq::Error::BodyExceedsLimit(_) => Attempt::Fail(Error::Inference(format!(
                     "the network server's reply from {url} is larger than {limit} bytes"
                 ))),
-                ureq::Error::Timeout(_) => {
-                    Attempt::Fail(transport_error(&self.url, e, self.timeout))
-                }
+                ureq::Error::Timeout(_) => transport_failure(&self.url, e, timeout),
                 other => Attempt::Retry(Error::Inference(format!(
                     "the network server's reply from {url} broke off: {other}"
                 ))),
@@ -286,41 +293,34 @@ fn trusted_roots(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'s
     Ok(roots)
 }
 
-/// A transport failure as the engine's error: unreachable servers are [`Error::Unavailable`],
-/// a timeout an [`Error::Inference`] naming it.
-fn transport_error(url: &ModelUrl, e: ureq::Error, timeout: Duration) -> Error {
+/// A transport failure as the engine's error, and whether it is worth another try: an
+/// unreachable server is [`Error::Unavailable`], tried again; a refused certificate is
+/// [`Error::Unavailable`] too, not tried again; a timeout is an [`Error::Inference`] naming it,
+/// not tried again (the forward may still run there).
+fn transport_failure(url: &ModelUrl, e: ureq::Error, timeout: Duration) -> Attempt {
     let text = e.to_string();
     if text.contains("certificate") || matches!(e, ureq::Error::Tls(_)) {
-        return Error::Unavailable(format!(
+        return Attempt::Fail(Error::Unavailable(format!(
             "TLS with the network server at {} failed: {text} (for an internal CA, give its certificates: --network-ca-file, network_ca_file)",
             url.origin
-        ));
+        )));
     }
     match e {
-        ureq::Error::Timeout(_) => Error::Inference(format!(
+        ureq::Error::Timeout(_) => Attempt::Fail(Error::Inference(format!(
             "the network server at {} did not answer within {:.0} s",
             url.origin,
             timeout.as_secs_f64()
-        )),
+        ))),
         ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
         | ureq::Error::Io(_)
-        | ureq::Error::Protocol(_) => Error::Unavailable(format!(
+        | ureq::Error::Protocol(_) => Attempt::Retry(Error::Unavailable(format!(
             "cannot reach the network server at {}: {e}",
             url.origin
-        )),
-        other => Error::Inference(format!(
+        ))),
+        other => Attempt::Fail(Error::Inference(format!(
             "talking to the network server at {}: {other}",
             url.origin
-        )),
-    }
-}
-
-/// Unreachable is worth another try (a certificate refused is not); anything else is not.
-fn classify(e: Error) -> Attempt {
-    match e {
-        Error::Unavailable(ref m) if m.starts_with("TLS ") => Attempt::Fail(e),
-        Error::Unavailable(_) => Attempt::Retry(e),
-        other => Attempt::Fail(other),
+        ))),
     }
 }

@@ -143,12 +143,16 @@ impl RemotePool {
 
     /// Where the forwards run, in words.
     pub fn describe(&self) -> String {
-        let url = self.client.url();
-        format!(
-            "remote: model `{}` on the KServe v2 server {} (HTTP, binary tensors)",
-            url.name, url.origin
-        )
+        describe(self.client.url())
     }
+}
+
+/// A remote model in words.
+fn describe(url: &ModelUrl) -> String {
+    format!(
+        "remote: model `{}` on the KServe v2 server {} (HTTP, binary tensors)",
+        url.name, url.origin
+    )
 }
 
 /// One session's forwards on the remote model.
@@ -178,14 +182,17 @@ struct RemoteCancel {
     pending: Mutex<Option<Arc<Pending>>>,
 }
 
+impl RemoteCancel {
+    /// The forward under way, if any.
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<Pending>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 impl Interrupt for RemoteCancel {
     fn interrupt(&self) {
         self.requested.store(true, Ordering::SeqCst);
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let pending = self.slot().clone();
         if let Some(p) = pending {
             p.state.lock().unwrap_or_else(|e| e.into_inner()).cancelled = true;
             p.changed.notify_all();
@@ -232,18 +239,10 @@ impl Network for RemoteNetwork {
         let n = p[0] * p[1] * p[2];
         let out_shape = [1, 2, p[0], p[1], p[2]];
         let pending = Arc::new(Pending::default());
-        *self
-            .cancel
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(pending.clone());
+        *self.cancel.slot() = Some(pending.clone());
         // A cancel between the check above and the slot being set is seen here.
         if self.cancel.requested.load(Ordering::SeqCst) {
-            *self
-                .cancel
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
+            *self.cancel.slot() = None;
             return Err(Error::Cancelled);
         }
         let client = self.client.clone();
@@ -290,20 +289,12 @@ impl Network for RemoteNetwork {
                 }
             }
         };
-        *self
-            .cancel
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = None;
+        *self.cancel.slot() = None;
         result
     }
 
     fn describe(&self) -> String {
-        let url = self.client.url();
-        format!(
-            "remote: model `{}` on the KServe v2 server {} (HTTP, binary tensors)",
-            url.name, url.origin
-        )
+        describe(self.client.url())
     }
 
     fn interrupter(&self) -> Option<Arc<dyn Interrupt>> {
