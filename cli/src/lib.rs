@@ -4,5 +4,6 @@
 
 #![deny(missing_docs)]
 
+mod nifti_guard;
 pub mod preview;
 pub mod volume_io;

@@ -209,46 +209,9 @@ fn check_nifti_data_size(vol: &nifti::InMemNiftiVolume, path: &Path) -> Result<(
     Ok(())
 }
 
-/// Before the nifti crate allocates what a header declares: the data must be in the file. An
-/// uncompressed file must hold `vox_offset` + the declared bytes; a gzipped one must say so in its
-/// trailer (the uncompressed size modulo 2^32). A corrupt header declaring gigabytes would
-/// otherwise make the reader reserve them (found by fuzz/volume_files).
-fn check_nifti_declared_size(path: &Path) -> Result<()> {
-    let header = nifti::NiftiHeader::from_file(path).map_err(io(path))?;
-    let ndim = (header.dim[0] as usize).clamp(1, 7);
-    let voxels = header.dim[1..=ndim]
-        .iter()
-        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
-    let bytes = voxels.and_then(|v| v.checked_mul((header.bitpix.max(0) as u64).div_ceil(8)));
-    let corrupt = |why: String| Error::Io(format!("{}: corrupt NIfTI file: {why}", path.display()));
-    let bytes = bytes.ok_or_else(|| corrupt(format!("dims {:?} overflow", header.dim)))?;
-    let file_len = std::fs::metadata(path).map_err(io(path))?.len();
-    let gz = path.to_string_lossy().to_lowercase().ends_with(".gz");
-    if gz {
-        let mut f = File::open(path).map_err(io(path))?;
-        let mut trailer = [0u8; 4];
-        use std::io::{Read, Seek, SeekFrom};
-        f.seek(SeekFrom::End(-4)).map_err(io(path))?;
-        f.read_exact(&mut trailer).map_err(io(path))?;
-        let isize = u32::from_le_bytes(trailer) as u64;
-        let need = (header.vox_offset.max(0.0) as u64).saturating_add(bytes);
-        if need % (1u64 << 32) != isize && need > isize {
-            return Err(corrupt(format!(
-                "its header declares {bytes} data bytes, the gzip stream holds {isize}"
-            )));
-        }
-    } else if (header.vox_offset.max(0.0) as u64).saturating_add(bytes) > file_len {
-        return Err(corrupt(format!(
-            "its header declares {bytes} data bytes at offset {}, the file has {file_len} bytes",
-            header.vox_offset
-        )));
-    }
-    Ok(())
-}
-
 fn read_nifti(path: &Path) -> Result<Volume> {
     use nifti::{IntoNdArray, NiftiObject};
-    check_nifti_declared_size(path)?;
+    crate::nifti_guard::check_declared_sizes(path)?;
     let obj = nifti::ReaderOptions::new()
         .read_file(path)
         .map_err(io(path))?;
