@@ -140,19 +140,22 @@ def conv_throughput(events):
     return [(res, *row) for res, row in sorted(rows.items(), key=lambda r: -math.prod(r[0]))]
 
 
-def best_rate(rows):
-    """The highest GFLOP/s of a resolution whose convolutions took more than 0.1 s."""
-    return max((g / s for _, _, g, s in rows if s > 0.1), default=0.0)
+def totals(rows):
+    """(nodes, GFLOP, s) of every convolution, and the best rate: the highest GFLOP/s of a
+    resolution whose convolutions took more than 0.1 s."""
+    best = max((g / s for _, _, g, s in rows if s > 0.1), default=0.0)
+    return sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows), best
 
 
 def print_conv_throughput(rows, seconds):
+    """The rows of conv_throughput, their totals, and the forward if all ran at the best rate."""
     if not rows:
         return
     print("\nconvolutions by output resolution")
     for res, n, gflop, s in rows:
         print(f"  {'x'.join(map(str, res)):12s} {n:3d} nodes  {gflop:8.1f} GFLOP  {s:7.2f} s  {gflop / s:6.0f} GFLOP/s")
-    gflop, conv_s, best = sum(r[2] for r in rows), sum(r[3] for r in rows), best_rate(rows)
-    print(f"  all          {sum(r[1] for r in rows):3d} nodes  {gflop:8.1f} GFLOP  {conv_s:7.2f} s  "
+    nodes, gflop, conv_s, best = totals(rows)
+    print(f"  all          {nodes:3d} nodes  {gflop:8.1f} GFLOP  {conv_s:7.2f} s  "
           f"{gflop / conv_s:6.0f} GFLOP/s; everything else {seconds - conv_s:.2f} s")
     print(f"  at the best resolution's rate ({best:.0f} GFLOP/s) every convolution would take "
           f"{gflop / best:.2f} s: a forward of {seconds - conv_s + gflop / best:.2f} s")
@@ -176,7 +179,7 @@ def docs_block(model, threads, rows, seconds):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from bench import machine  # noqa: E402  (tools/bench.py: the CPU line every table carries)
 
-    gflop, conv_s, best = sum(r[2] for r in rows), sum(r[3] for r in rows), best_rate(rows)
+    nodes, gflop, conv_s, best = totals(rows)
     other = seconds - conv_s
     lines = ["<!-- exact-floor -->", "## Where an EXACT forward's time goes", "",
              f"Written by `.venv/bin/python tools/profile_forward.py {os.path.relpath(model, REPO)} --threads {threads} "
@@ -188,7 +191,7 @@ def docs_block(model, threads, rows, seconds):
              "| output resolution | convolutions | GFLOP | s | GFLOP/s |", "|---|---|---|---|---|"]
     for res, n, g, s in rows:
         lines.append(f"| {'x'.join(map(str, res))} | {n} | {g:.1f} | {s:.2f} | {g / s:.0f} |")
-    lines += [f"| all | {sum(r[1] for r in rows)} | {gflop:.1f} | {conv_s:.2f} | {gflop / conv_s:.0f} |", "",
+    lines += [f"| all | {nodes} | {gflop:.1f} | {conv_s:.2f} | {gflop / conv_s:.0f} |", "",
               f"ONNX Runtime's float32 convolutions reach {best:.0f} GFLOP/s in the deep stages and "
               f"{rows[0][2] / rows[0][3]:.0f} GFLOP/s at full resolution. Its 3D convolution copies each output "
               "voxel's 27 x C_in inputs into a column buffer (im2col) before the matrix product, and each copied "

@@ -13,6 +13,8 @@ use std::path::Path;
 use nifti::{Endianness, NiftiHeader};
 use nninteractive_engine::error::{Error, Result};
 
+use crate::volume_io::io;
+
 /// Size of a NIfTI-1 header; the extender's 4 bytes follow it.
 const HEADER_BYTES: u64 = 348;
 /// Where a single-file NIfTI-1 (`n+1`) file's extensions start, after the header and extender.
@@ -28,9 +30,7 @@ const DEFLATE_MAX_RATIO: u64 = 1032;
 /// the file can fill.
 pub fn check_declared_sizes(path: &Path) -> Result<()> {
     let corrupt = |why: String| Error::Io(format!("{}: corrupt NIfTI file: {why}", path.display()));
-    let io = |e: std::io::Error| Error::Io(format!("{}: {e}", path.display()));
-    let header =
-        NiftiHeader::from_file(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let header = NiftiHeader::from_file(path).map_err(io(path))?;
     if header.magic != *nifti::header::MAGIC_CODE_NIP1 {
         return Err(corrupt(
             "its header is not a single-file NIfTI-1 (`n+1`) header; a .hdr/.img pair is not read"
@@ -59,9 +59,12 @@ pub fn check_declared_sizes(path: &Path) -> Result<()> {
         })
         .ok_or_else(|| corrupt(format!("dims {dims:?} overflow")))?;
 
-    let file_len = std::fs::metadata(path).map_err(io)?.len();
-    let gz = path.to_string_lossy().to_lowercase().ends_with(".gz");
-    let raw = BufReader::new(File::open(path).map_err(io)?);
+    let file_len = std::fs::metadata(path).map_err(io(path))?.len();
+    // Decompressed where the crate decompresses: a file name ending in ".gz", case and all.
+    let gz = path
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().ends_with(".gz"));
+    let raw = BufReader::new(File::open(path).map_err(io(path))?);
     let mut stream: Box<dyn Read> = if gz {
         Box::new(flate2::read::GzDecoder::new(raw))
     } else {
@@ -86,15 +89,14 @@ pub fn check_declared_sizes(path: &Path) -> Result<()> {
             "its header declares {volume_bytes} data bytes, more than {file_len} gzip bytes can hold"
         )));
     }
-    let trailer_size = gzip_trailer_size(path).map_err(io)?;
+    let trailer_size = gzip_trailer_size(path).map_err(io(path))?;
     if need <= trailer_size {
         return Ok(());
     }
     // The trailer holds the size modulo 2^32: past 4 GiB it is ambiguous, so count the stream.
     if need % (1u64 << 32) == trailer_size {
         let rest = need - data_start;
-        let held = std::io::copy(&mut stream.take(rest), &mut std::io::sink()).map_err(io)?;
-        if held == rest {
+        if skip_up_to(&mut stream, rest).map_err(io(path))? == rest {
             return Ok(());
         }
     }
@@ -112,7 +114,7 @@ fn walk_extensions(
     corrupt: &dyn Fn(String) -> Error,
 ) -> Result<u64> {
     let short = |what: &str| corrupt(format!("the file ends inside its {what}"));
-    skip_exactly(stream, HEADER_BYTES).map_err(|_| short("header"))?;
+    skip_up_to(stream, HEADER_BYTES).map_err(|_| short("header"))?;
     let mut extender = [0u8; 4];
     stream
         .read_exact(&mut extender)
@@ -122,20 +124,22 @@ fn walk_extensions(
         return Ok(position);
     }
     let extensions_len = (header.vox_offset.max(0.0) as u64).saturating_sub(EXTENSIONS_START);
-    let mut offset = 0u64;
-    while offset < extensions_len {
+    while position - EXTENSIONS_START < extensions_len {
         let mut fields = [0u8; 8];
         stream
             .read_exact(&mut fields)
             .map_err(|_| short("extensions"))?;
-        let esize = read_i32(&fields[..4], header.endianness);
+        let esize = read_i32(
+            [fields[0], fields[1], fields[2], fields[3]],
+            header.endianness,
+        );
         if esize < 8 {
             return Err(corrupt(format!(
                 "an extension at byte {position} declares {esize} bytes, less than its own 8-byte fields"
             )));
         }
         let data = esize as u64 - 8;
-        let held = skip_exactly(stream, data).map_err(|e| corrupt(e.to_string()))?;
+        let held = skip_up_to(stream, data).map_err(|e| corrupt(e.to_string()))?;
         if held != data {
             return Err(corrupt(format!(
                 "an extension at byte {position} declares {esize} bytes, the file holds {} more",
@@ -143,18 +147,16 @@ fn walk_extensions(
             )));
         }
         position += esize as u64;
-        offset += esize as u64;
     }
     Ok(position)
 }
 
 /// Read and drop up to `n` bytes; returns how many there were.
-fn skip_exactly(stream: &mut dyn Read, n: u64) -> std::io::Result<u64> {
+fn skip_up_to(stream: &mut dyn Read, n: u64) -> std::io::Result<u64> {
     std::io::copy(&mut stream.take(n), &mut std::io::sink())
 }
 
-fn read_i32(bytes: &[u8], endianness: Endianness) -> i32 {
-    let b = [bytes[0], bytes[1], bytes[2], bytes[3]];
+fn read_i32(b: [u8; 4], endianness: Endianness) -> i32 {
     match endianness {
         Endianness::Little => i32::from_le_bytes(b),
         Endianness::Big => i32::from_be_bytes(b),

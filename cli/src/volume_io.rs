@@ -64,7 +64,8 @@ pub struct Volume {
     pub nifti_header: Option<nifti::NiftiHeader>,
 }
 
-fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
+/// An I/O error about `path`, its message prefixed with the path.
+pub(crate) fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Io(format!("{}: {e}", path.display()))
 }
 
